@@ -1,0 +1,41 @@
+"""Rack counts per (cluster, row) -> one line per rack with its position in the row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from optimizer.plan import PLACEMENT_COLUMNS
+from optimizer.schema import Site
+
+
+def placements_from_counts(site: Site, racks: Mapping[tuple[str, str, str], int]) -> pd.DataFrame:
+    """One line per placed rack, `hall,row,position,cluster,model`.
+
+    `racks` maps (cluster, hall, row) to a rack count. Within each row the clusters are laid
+    out in demand.csv order, each cluster's racks next to each other, positions from 1.
+    """
+    cluster_order = {c.cluster: i for i, c in enumerate(site.demand)}
+    model_of = {c.cluster: c.model for c in site.demand}
+    by_row: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for (cluster, hall, row_id), n in racks.items():
+        if n > 0:
+            by_row.setdefault((hall, row_id), []).append((cluster, int(n)))
+    lines: list[tuple[str, str, int, str, str]] = []
+    for row in site.rows:
+        position = 1
+        here = by_row.get(row.id, [])
+        for cluster, n in sorted(here, key=lambda cn: cluster_order[cn[0]]):
+            for _ in range(n):
+                lines.append((row.hall, row.row, position, cluster, model_of[cluster]))
+                position += 1
+    return pd.DataFrame(lines, columns=PLACEMENT_COLUMNS).astype({"position": "int64"})
+
+
+def counts_from_placements(placements: pd.DataFrame) -> dict[tuple[str, str, str], int]:
+    """(cluster, hall, row) -> racks, from a placements table."""
+    if placements.empty:
+        return {}
+    grouped = placements.groupby(["cluster", "hall", "row"], sort=False).size()
+    return {(str(c), str(h), str(r)): int(n) for (c, h, r), n in grouped.items()}

@@ -1,0 +1,72 @@
+"""What a solve returns: a `Plan`, a site plus result tables as pandas DataFrames.
+
+Every table's columns are listed here once; results.py fills them, export.py writes them,
+docs/outputs.md explains them column by column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from optimizer.schema import Site
+
+PLACEMENT_COLUMNS = ["hall", "row", "position", "cluster", "model"]
+CLUSTER_COLUMNS = [
+    "cluster", "model", "min_racks", "max_racks", "placed_racks", "gpus", "value",
+    "weighted_gpus", "design_kw", "limited_by",
+]
+POWER_COLUMNS = [
+    "device", "parent", "capacity_kw", "derate", "limit_kw", "normal_kw", "worst_kw",
+    "worst_failure", "utilization", "binding", "marginal_value",
+]
+COOLING_COLUMNS = [
+    "hall", "medium", "load_kw", "capacity_kw", "utilization", "binding", "marginal_value",
+]
+POD_COLUMNS = ["pod", "ports_used", "ports", "utilization", "binding", "marginal_value"]
+ROW_COLUMNS = [
+    "hall", "row", "pod", "feed_a", "feed_b", "liquid", "positions", "racks", "design_kw",
+    "utilization", "binding", "marginal_value",
+]
+GRID_COLUMNS = ["item", "kw"]
+
+# Plan statuses (contract: summary.json `status`).
+OPTIMAL, TIME_LIMIT, INFEASIBLE = "optimal", "time_limit", "infeasible"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A solved site.
+
+    `summary` holds the scalar results written to summary.json (status, objective, gpus,
+    racks, mip_gap, bound, ...). Tables are DataFrames with the columns listed above.
+    """
+
+    site: Site
+    summary: dict[str, Any]
+    placements: pd.DataFrame
+    clusters: pd.DataFrame
+    power: pd.DataFrame
+    cooling: pd.DataFrame
+    pods: pd.DataFrame
+    rows: pd.DataFrame
+    grid: pd.DataFrame
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return str(self.summary["status"])
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by file stem, in the order they are written."""
+        return {
+            "placements": self.placements,
+            "clusters": self.clusters,
+            "power": self.power,
+            "cooling": self.cooling,
+            "pods": self.pods,
+            "rows": self.rows,
+            "grid": self.grid,
+        }
