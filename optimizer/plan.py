@@ -15,20 +15,53 @@ from optimizer.schema import Site
 
 PLACEMENT_COLUMNS = ["hall", "row", "position", "cluster", "model"]
 CLUSTER_COLUMNS = [
-    "cluster", "model", "min_racks", "max_racks", "placed_racks", "gpus", "value",
-    "weighted_gpus", "design_kw", "limited_by",
+    "cluster",
+    "model",
+    "min_racks",
+    "max_racks",
+    "placed_racks",
+    "gpus",
+    "value",
+    "weighted_gpus",
+    "design_kw",
+    "limited_by",
 ]
 POWER_COLUMNS = [
-    "device", "parent", "capacity_kw", "derate", "limit_kw", "normal_kw", "worst_kw",
-    "worst_failure", "utilization", "binding", "marginal_value",
+    "device",
+    "parent",
+    "capacity_kw",
+    "derate",
+    "limit_kw",
+    "normal_kw",
+    "worst_kw",
+    "worst_failure",
+    "utilization",
+    "binding",
+    "marginal_value",
 ]
 COOLING_COLUMNS = [
-    "hall", "medium", "load_kw", "capacity_kw", "utilization", "binding", "marginal_value",
+    "hall",
+    "medium",
+    "load_kw",
+    "capacity_kw",
+    "utilization",
+    "binding",
+    "marginal_value",
 ]
 POD_COLUMNS = ["pod", "ports_used", "ports", "utilization", "binding", "marginal_value"]
 ROW_COLUMNS = [
-    "hall", "row", "pod", "feed_a", "feed_b", "liquid", "positions", "racks", "design_kw",
-    "utilization", "binding", "marginal_value",
+    "hall",
+    "row",
+    "pod",
+    "feed_a",
+    "feed_b",
+    "liquid",
+    "positions",
+    "racks",
+    "design_kw",
+    "utilization",
+    "binding",
+    "marginal_value",
 ]
 GRID_COLUMNS = ["item", "kw"]
 

@@ -17,9 +17,16 @@ OBJECTIVES = ("gpus", "cost")
 HOURS_PER_YEAR = 8760
 DEFAULT_DESIGN_TEMP_C = 35.0
 
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-NonNegInt = Annotated[int, Field(ge=0)]
-Id = Annotated[str, Field(min_length=1)]
+# Upper bounds catch typos (an extra zero or three) long before they reach the solver;
+# each is far above anything a real site has.
+NonNegFloat = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
+NonNegInt = Annotated[int, Field(ge=0, le=10_000_000)]
+Kw = Annotated[float, Field(ge=0, le=1e8, allow_inf_nan=False)]  # <= 100 GW
+RackKw = Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]  # <= 10 MW per rack
+TempC = Annotated[float, Field(ge=-90, le=70, allow_inf_nan=False)]  # Earth's records
+Overhead = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class _Frozen(BaseModel):
@@ -31,9 +38,9 @@ class RackModel(_Frozen):
 
     model: Id
     gpus: NonNegInt
-    design_kw: NonNegFloat
-    typical_kw: NonNegFloat
-    liquid_fraction: Annotated[float, Field(ge=0, le=1)]
+    design_kw: RackKw
+    typical_kw: RackKw
+    liquid_fraction: Share
     weight_kg: NonNegFloat
     ports: NonNegInt
     capex_usd: NonNegFloat
@@ -52,7 +59,7 @@ class Row(_Frozen):
     positions: NonNegInt
     feed_a: Id
     feed_b: str | None = None
-    max_rack_kw: NonNegFloat | None = None
+    max_rack_kw: RackKw | None = None
     max_rack_kg: NonNegFloat | None = None
     liquid: bool = False
     pod: str | None = None
@@ -83,8 +90,8 @@ class Device(_Frozen):
 
     device: Id
     parent: str | None = None
-    capacity_kw: NonNegFloat
-    derate: Annotated[float, Field(gt=0, le=1)] = 1.0
+    capacity_kw: Kw
+    derate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
 
     @property
     def usable_kw(self) -> float:
@@ -97,7 +104,7 @@ class CoolingLine(_Frozen):
     hall: Id
     medium: Literal["air", "liquid"]
     units: NonNegInt
-    unit_kw: NonNegFloat
+    unit_kw: Kw
     spares: NonNegInt = 0
 
     @property
@@ -120,32 +127,32 @@ class Cluster(_Frozen):
     min_racks: NonNegInt = 0
     max_racks: NonNegInt | None = None
     colocate: Literal["none", "hall", "pod"] = "none"
-    value: NonNegFloat = 1.0
+    value: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 1.0
 
 
 class OverheadPoint(_Frozen):
     """Facility kW per kW of heat removed, by medium, at an outdoor temperature."""
 
-    temp_c: Annotated[float, Field(allow_inf_nan=False)]
-    air_overhead: NonNegFloat
-    liquid_overhead: NonNegFloat
+    temp_c: TempC
+    air_overhead: Overhead
+    liquid_overhead: Overhead
 
 
 class WeatherHour(_Frozen):
     hour: NonNegInt
-    temp_c: Annotated[float, Field(allow_inf_nan=False)]
+    temp_c: TempC
 
 
 class Site(_Frozen):
     """A whole site, valid by construction once `loaders.load_site` returns it."""
 
     name: Id
-    grid_limit_kw: NonNegFloat
-    onsite_firm_kw: NonNegFloat = 0.0
-    fixed_overhead_kw: NonNegFloat = 0.0
-    design_temp_c: Annotated[float, Field(allow_inf_nan=False)] = DEFAULT_DESIGN_TEMP_C
-    pue: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.3
-    energy_usd_per_kwh: NonNegFloat = 0.07
+    grid_limit_kw: Kw
+    onsite_firm_kw: Kw = 0.0
+    fixed_overhead_kw: Kw = 0.0
+    design_temp_c: TempC = DEFAULT_DESIGN_TEMP_C
+    pue: Annotated[float, Field(ge=1, le=10, allow_inf_nan=False)] = 1.3
+    energy_usd_per_kwh: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.07
     objective: Literal["gpus", "cost"] = "gpus"
     models: tuple[RackModel, ...]
     rows: tuple[Row, ...]
@@ -217,11 +224,7 @@ class Site(_Frozen):
     def grid_kw_per_rack(self, model: RackModel) -> float:
         """Grid draw of one rack at the design temperature: IT plus cooling overhead."""
         air_oh, liquid_oh = self.overhead_at(self.design_temp_c)
-        return (
-            model.design_kw
-            + model.heat_kw("air") * air_oh
-            + model.heat_kw("liquid") * liquid_oh
-        )
+        return model.design_kw + model.heat_kw("air") * air_oh + model.heat_kw("liquid") * liquid_oh
 
     def energy_usd_per_rack(self, model: RackModel) -> float:
         """One year of energy for one rack at `typical_kw`, with hourly overhead (contract)."""
