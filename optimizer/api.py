@@ -1,0 +1,211 @@
+"""The Python API: `plan(site_or_path, **options) -> Plan`.
+
+Stages (each timed, each reported to `on_stage`): load, checks, build, hand-off (compile to
+HiGHS), start (first fit), solve, results, verify. The plan is verified by the independent
+verifier before it is returned; a violation is an internal error, never a written plan.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optimizer import baseline, verify
+from optimizer.errors import InternalError, NoPlanError, UsageError
+from optimizer.formulation import build_model
+from optimizer.loaders import load_site
+from optimizer.plan import INFEASIBLE, OPTIMAL, TIME_LIMIT, Plan
+from optimizer.schema import OBJECTIVES, Site
+from optimizer.solve import (
+    Compiled,
+    Progress,
+    Solution,
+    SolveOptions,
+    Solver,
+    compile_model,
+    relaxation_duals,
+)
+
+StageHook = Callable[[str, float], None]
+
+
+@dataclass
+class Stages:
+    """Wall-clock seconds per stage, in the order they ran."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    hook: StageHook | None = None
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        yield
+        took = time.perf_counter() - began
+        self.seconds[name] = self.seconds.get(name, 0.0) + took
+        if self.hook is not None:
+            self.hook(name, took)
+
+
+def resolve_site(
+    site_or_path: Site | str | Path, grid_mw: float | None = None, objective: str | None = None
+) -> Site:
+    """A Site from a Site or a path, with the command-line overrides applied."""
+    site = site_or_path if isinstance(site_or_path, Site) else load_site(site_or_path)
+    changes: dict[str, Any] = {}
+    if grid_mw is not None:
+        if not np.isfinite(grid_mw) or grid_mw < 0:
+            raise UsageError(f"--grid-mw must be a non-negative number of MW, got {grid_mw}")
+        changes["grid_limit_kw"] = float(grid_mw) * 1000.0
+    if objective is not None:
+        if objective not in OBJECTIVES:
+            raise UsageError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective}")
+        changes["objective"] = objective
+    return site.with_updates(**changes) if changes else site
+
+
+def first_fit_start(m: Any, model: Compiled, site: Site) -> tuple[np.ndarray | None, int]:
+    """The first-fit plan as a start vector for HiGHS (None if it misses a min_racks) and
+    the GPUs it places."""
+    placements = baseline.first_fit(site)
+    gpus = int(sum(site.model_by_id[mid].gpus for mid in placements["model"]))
+    counts = placements.groupby(["cluster", "hall", "row"]).size()
+    placed = placements.groupby("cluster").size()
+    if any(placed.get(c.cluster, 0) < c.min_racks for c in site.demand):
+        return None, gpus
+    values = {id(m.racks[p]): float(n) for p, n in counts.items() if p in m.racks}
+    x = np.where(np.isfinite(model.col_lower), model.col_lower, 0.0)
+    for vid, v in values.items():
+        x[model.column_of[vid]] = v
+    # Colocation choices follow from where the racks stand.
+    if hasattr(m, "choice"):
+        for c, g in m.COLOCATION:
+            k = model.column_of.get(id(m.choice[c, g]))
+            if k is not None:
+                x[k] = 0.0
+        for (c, hall, row), n in counts.items():
+            if n <= 0:
+                continue
+            pod = m.index.row[hall, row].pod
+            for g in (hall, pod):
+                if (c, g) in m.COLOCATION:
+                    x[model.column_of[id(m.choice[c, g])]] = 1.0
+    return x, gpus
+
+
+def plan(
+    site_or_path: Site | str | Path,
+    *,
+    objective: str | None = None,
+    time_limit_s: float = 300.0,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    grid_mw: float | None = None,
+    strategy: str = "auto",
+    marginal_values: bool = True,
+    verbose: bool = False,
+    on_stage: StageHook | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Plan:
+    """Solve a site and return its verified plan.
+
+    Raises InfeasibleError (no plan meets the limits and minimums, with an explanation),
+    NoPlanError (time limit before any plan), SiteError (bad input), InternalError (a plan
+    that fails the verifier: a bug)."""
+    stages = Stages(hook=on_stage)
+    with stages.stage("load"):
+        site = resolve_site(site_or_path, grid_mw, objective)
+    with stages.stage("checks"):
+        from optimizer import explain
+
+        explain.raise_if_trivially_infeasible(site)
+    with stages.stage("build"):
+        m = build_model(site)
+    with stages.stage("hand-off"):
+        model = compile_model(m)
+    options = SolveOptions(
+        time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads, verbose=verbose
+    )
+    with stages.stage("first fit"):
+        start, baseline_gpus = first_fit_start(m, model, site)
+    solution, bound_source = _solve(m, model, site, options, start, strategy, stages, on_progress)
+    if solution.status == INFEASIBLE:
+        with stages.stage("explain"):
+            raise explain.infeasible_error(site)
+    if solution.x is None:
+        if solution.status in (TIME_LIMIT, "interrupted"):
+            raise NoPlanError(
+                f"the time limit ({time_limit_s:g} s) ran out before any feasible plan was "
+                "found; raise --time-limit"
+            )
+        raise InternalError(f"HiGHS ended with status '{solution.status}' and no plan")
+    with stages.stage("marginal values"):
+        duals = relaxation_duals(model, options) if marginal_values else None
+    with stages.stage("results"):
+        from optimizer.results import build_tables
+
+        tables = build_tables(m, model, solution.x, duals)
+    with stages.stage("verify"):
+        violations = verify.verify(site, tables["placements"])
+    if violations:
+        shown = "; ".join(v.message for v in violations[:3])
+        raise InternalError(f"the solver's plan fails the independent check: {shown}")
+    status = OPTIMAL if solution.status == "optimal" else TIME_LIMIT
+    clusters = tables["clusters"]
+    gpus = int(clusters["gpus"].sum())
+    rows, cols, nnz = model.shape
+    summary: dict[str, Any] = {
+        "site": site.name,
+        "status": status,
+        "objective_name": m.objective_name,
+        "objective": _clean(solution.objective),
+        "gpus": gpus,
+        "racks": int(clusters["placed_racks"].sum()),
+        "design_kw": _clean(float(clusters["design_kw"].sum())),
+        "mip_gap": _clean(solution.mip_gap),
+        "bound": _clean(solution.bound),
+        "bound_source": bound_source,
+        "baseline_gpus": baseline_gpus,
+        "gain_over_baseline_gpus": gpus - baseline_gpus,
+        "grid_limit_kw": site.grid_limit_kw,
+        "onsite_firm_kw": site.onsite_firm_kw,
+        "marginal_value_source": "lp_relaxation_duals" if duals is not None else None,
+        "model_rows": rows,
+        "model_columns": cols,
+        "model_nonzeros": nnz,
+        "solver": "HiGHS",
+        "strategy": strategy,
+    }
+    return Plan(
+        site=site,
+        summary=summary,
+        timings_s={k: round(v, 3) for k, v in stages.seconds.items()},
+        **tables,
+    )
+
+
+def _clean(value: float | None) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return float(round(value, 6)) + 0.0
+
+
+def _solve(
+    m: Any, model: Compiled, site: Site, options: SolveOptions, start: np.ndarray | None,
+    strategy: str, stages: Stages, on_progress: Callable[[Progress], None] | None,
+) -> tuple[Solution, str]:  # fmt: skip
+    """Plain HiGHS from the first-fit start, or the strategy pipeline (optimizer.strategy)."""
+    if strategy not in ("auto", "plain"):
+        raise UsageError(f"strategy must be 'auto' or 'plain', got {strategy}")
+    if strategy == "auto":
+        from optimizer import strategy as strat
+
+        return strat.solve_with_strategy(m, model, site, options, start, stages, on_progress)
+    with stages.stage("solve"):
+        solution = Solver(model, options).solve(start, on_progress)
+    return solution, "highs"

@@ -1,0 +1,149 @@
+"""Why a site is infeasible, in the site's own words and numbers.
+
+Two layers. `raise_if_trivially_infeasible` catches what needs no solver (a cluster whose
+minimum cannot stand anywhere). `infeasible_error` runs an elastic re-solve: every limit row
+(space, cooling, ports, power normal and N-1, grid) gets a non-negative slack, the minimums
+stay hard, and the total slack relative to each limit is minimized. The limits that need
+slack are the ones that conflict with the minimums, and the slack is how much is missing.
+(HiGHS's irreducible infeasible subset, `getIis`, names rows but for a MIP it is an LP-level
+answer and lists many rows with no amounts; the elastic answer gives amounts a site engineer
+can act on, so it is the one used.)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from scipy import sparse
+
+from optimizer.errors import InfeasibleError
+from optimizer.formulation import build_model
+from optimizer.schema import Site
+from optimizer.solve import Compiled, SolveOptions, compile_model, solve
+
+ELASTIC = {"space", "cooling", "network", "power", "grid"}
+UNITS = {"space": "positions", "network": "ports"}
+
+
+def raise_if_trivially_infeasible(site: Site) -> None:
+    """A cluster with min_racks > 0 whose model fits no row, or fewer fitting positions
+    than its minimum."""
+    problems = []
+    for c in site.demand:
+        if c.min_racks == 0:
+            continue
+        model = site.model_of(c)
+        fitting = [r for r in site.rows if r.fits(model)]
+        positions = sum(r.positions for r in fitting)
+        if not fitting:
+            problems.append(
+                f"cluster {c.cluster} needs at least {c.min_racks} racks of {model.model} "
+                f"({model.design_kw:g} kW, {model.weight_kg:g} kg"
+                f"{', liquid' if model.liquid_fraction > 0 else ''}) but the model fits no row"
+            )
+        elif positions < c.min_racks:
+            problems.append(
+                f"cluster {c.cluster} needs at least {c.min_racks} racks of {model.model} but "
+                f"only {positions} positions fit it"
+            )
+    if problems:
+        raise InfeasibleError("the site is infeasible: " + "; ".join(problems), problems)
+
+
+def _elastic(model: Compiled, rows: list[int]) -> Compiled:
+    """The model with a slack column on each listed row, minimizing relative slack."""
+    n_rows, n_cols, _ = model.shape
+    k = len(rows)
+    slack = sparse.csr_array(
+        (-np.ones(k), (np.array(rows, dtype=int), np.arange(k))), shape=(n_rows, k)
+    )
+    scale = np.maximum(np.abs(model.row_upper[rows]), 1.0)
+    return Compiled(
+        A=sparse.hstack([model.A, slack], format="csr"),
+        row_lower=model.row_lower.copy(),
+        row_upper=model.row_upper.copy(),
+        col_lower=np.concatenate([model.col_lower, np.zeros(k)]),
+        col_upper=np.concatenate([model.col_upper, np.full(k, np.inf)]),
+        integer=np.concatenate([model.integer, np.zeros(k, dtype=bool)]),
+        cost=np.concatenate([np.zeros(n_cols), 1.0 / scale]),
+        cost_offset=0.0,
+        maximize=False,
+        columns=model.columns,
+        constraints=model.constraints,
+    )
+
+
+def conflicts(site: Site, time_limit_s: float = 60.0) -> list[str]:
+    """One sentence per limit that must grow for the minimums to fit, largest first."""
+    m = build_model(site)
+    model = compile_model(m)
+    rows = [
+        k for k, con in enumerate(model.constraints)
+        if con.parent_component().name in ELASTIC and np.isfinite(model.row_upper[k])
+    ]  # fmt: skip
+    sol = solve(_elastic(model, rows), SolveOptions(time_limit_s=time_limit_s, mip_gap=1e-6))
+    if sol.x is None:
+        return ["the demand minimums and colocation rules cannot all hold even with every "
+                "limit relaxed (check min_racks against max_racks and colocation)"]  # fmt: skip
+    x = sol.x[: model.shape[1]]
+    slack = sol.x[model.shape[1] :]
+    a = model.A.tocsr()
+    place_of = {id(m.racks[p]): p for p in m.PLACES}
+    found = []
+    for j, k in enumerate(rows):
+        if slack[j] <= 1e-6:
+            continue
+        con = model.constraints[k]
+        family = con.parent_component().name
+        cols = a.indices[a.indptr[k] : a.indptr[k + 1]]
+        clusters: dict[str, float] = defaultdict(float)
+        for col in cols:
+            p = place_of.get(id(model.columns[col]))
+            if p is not None and x[col] > 0.5:
+                clusters[p[0]] += x[col]
+        limit = float(model.row_upper[k])
+        need = limit + float(slack[j])
+        who = " and ".join(sorted(clusters)) or "the demand"
+        verb = "needs" if len(clusters) == 1 else "need"
+        found.append((float(slack[j]) / max(limit, 1.0),
+                      _sentence(m, family, con.index(), who, verb, need, limit)))  # fmt: skip
+    found.sort(key=lambda t: -t[0])
+    return [text for _, text in found]
+
+
+def _sentence(m, family: str, key, who: str, verb: str, need: float, limit: float) -> str:  # type: ignore[no-untyped-def]
+    unit = UNITS.get(family, "kW")
+    if family == "space":
+        return (
+            f"clusters {who} {verb} at least {need:,.0f} positions in row {key[0]}/{key[1]}; "
+            f"it has {limit:,.0f}"
+        )
+    if family == "cooling":
+        return (
+            f"clusters {who} {verb} at least {need:,.0f} kW of {key[1]} cooling in hall "
+            f"{key[0]}; {key[0]} has {limit:,.0f} kW"
+        )
+    if family == "network":
+        return f"clusters {who} {verb} at least {need:,.0f} ports in pod {key}; it has {limit:,.0f}"
+    if family == "power":
+        lim = m.power_limits[key]
+        when = "in normal operation" if lim.failure is None else f"after {lim.failure} fails"
+        return (
+            f"clusters {who} {verb} at least {need:,.0f} kW through {lim.device} {when}; "
+            f"its limit is {limit:,.0f} kW (capacity x derate)"
+        )
+    if family == "grid":
+        return (
+            f"clusters {who} {verb} at least {need:,.0f} kW from the grid and on-site "
+            f"supply (with cooling overhead at the design temperature); the supply is "
+            f"{limit:,.0f} kW"
+        )
+    return f"{family} {key}: {need:,.1f} {unit} needed, {limit:,.1f} available"
+
+
+def infeasible_error(site: Site) -> InfeasibleError:
+    """The error to raise for an infeasible site, with the conflicting limits named."""
+    found = conflicts(site)
+    head = "the site is infeasible: no plan meets every demand minimum within the limits"
+    return InfeasibleError(f"{head}: " + "; ".join(found[:3]), found)

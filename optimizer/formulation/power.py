@@ -1,0 +1,216 @@
+"""Power in normal operation and after any single device failure (contract §6), lean.
+
+Loads are linear in the design kW placed in each row, `L_i = Σ_c design_kw_c · racks[c, i]`.
+For a device d and a situation s (normal operation, or device X failed) the load is
+`Σ_i w_s(d, i) · L_i` with weights in {0, 1/2, 1}:
+
+- normal:  w(d, i) = ½[d ∈ A_i] + ½[d ∈ B_i] for a dual-fed row (A_i, B_i the paths of its
+  feeds), [d ∈ A_i] for a single-fed row;
+- X fails: w_X(d, i) = 0 if X lies on every path of row i (the rack is dark),
+  [d ∈ B_i] if X ∈ A_i only, [d ∈ A_i] if X ∈ B_i only, and the normal weight otherwise.
+
+Which rows are built, and why leaving the others out changes nothing (exact pruning):
+
+1. Rise. w_X(d, i) > w(d, i) only for a dual-fed row with X on exactly one path and d on the
+   other path only (then the weight goes from ½ to 1). If no row of d has that, w_X ≤ w
+   everywhere, and the failure row is implied by the normal row. So candidate pairs (X, d) are
+   read off the rows: X ∈ A_i \\ B_i with d ∈ B_i \\ A_i, and the mirror image.
+2. Dominance. All L_i ≥ 0. If two rows of the same device satisfy w ≤ w' element-wise, then
+   w·L ≤ w'·L ≤ limit: the first is implied and is dropped (equal rows are dropped once). This
+   covers a busway whose failure moves a subset of the racks its UPS's failure moves, devices
+   on both paths of a row (their weight is already 1 in normal operation: no rise), and the
+   normal row itself when some failure raises every weight of the device.
+3. Duplicates across devices. Two devices with the same weights (a transformer over a single
+   UPS) give the same left-hand side; only the smaller limit is kept.
+4. Never binding. If the largest load the rows could ever carry (positions × the largest
+   design kW that fits each row) is within the limit, the row cannot bind and is dropped.
+
+Every dropped row is implied by a kept one (or by the variable bounds), so the feasible set,
+and hence the optimum, is exactly that of the naive "every failure × every device" model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+from scipy import sparse
+
+from optimizer.formulation.index import Index
+from optimizer.schema import Site
+
+NORMAL = None  # the `failure` of a normal-operation row
+
+
+@dataclass(frozen=True)
+class PowerLimit:
+    """One power row: Σ_i weights · L_i ≤ limit_kw for `device` when `failure` has failed
+    (None = normal operation). `rows` index `site.rows`."""
+
+    device: str
+    failure: str | None
+    limit_kw: float
+    rows: tuple[int, ...]
+    weights: tuple[float, ...]
+
+    @property
+    def label(self) -> str:
+        when = "normal operation" if self.failure is None else f"after {self.failure} fails"
+        return f"{self.device} {when}"
+
+
+@dataclass(frozen=True)
+class Incidence:
+    """Which rows have which device on the path of feed_a (A) and of feed_b (B)."""
+
+    devices: tuple[str, ...]
+    on_a: sparse.csr_array  # devices x rows, bool
+    on_b: sparse.csr_array
+    dual: np.ndarray  # rows, bool: the row has a feed_b
+
+    @classmethod
+    def of(cls, site: Site) -> Incidence:
+        devices = tuple(d.device for d in site.devices)
+        pos = {d: k for k, d in enumerate(devices)}
+        path_of: dict[str, list[int]] = {}
+        for d in devices:
+            path_of[d] = [pos[x] for x in site.path(d)]
+        n_rows = len(site.rows)
+
+        def matrix(feeds: list[str | None]) -> sparse.csr_array:
+            r, c = [], []
+            for i, feed in enumerate(feeds):
+                if feed is not None:
+                    for k in path_of[feed]:
+                        r.append(k)
+                        c.append(i)
+            data = np.ones(len(r), dtype=bool)
+            return sparse.csr_array((data, (r, c)), shape=(len(devices), n_rows))
+
+        return cls(
+            devices=devices,
+            on_a=matrix([row.feed_a for row in site.rows]),
+            on_b=matrix([row.feed_b for row in site.rows]),
+            dual=np.array([row.feed_b is not None for row in site.rows], dtype=bool),
+        )
+
+
+def _max_row_kw(site: Site) -> np.ndarray:
+    """Largest design kW each row could ever hold (positions x largest fitting rack)."""
+    models = [site.model_of(c) for c in site.demand]
+    out = np.zeros(len(site.rows))
+    for i, row in enumerate(site.rows):
+        fitting = [m.design_kw for m in models if row.fits(m)]
+        out[i] = row.positions * max(fitting, default=0.0)
+    return out
+
+
+def _undominated(weights: np.ndarray) -> list[int]:
+    """Indices of rows of `weights` not dominated (≤ element-wise) by another; of equal
+    rows the first is kept. Rows are tried heaviest first, so a dominating row is usually
+    kept before the rows it dominates and each check is against few kept rows."""
+    order = sorted(range(len(weights)), key=lambda k: (-weights[k].sum(), k))
+    kept: list[int] = []
+    for k in order:
+        if kept and (weights[kept] >= weights[k]).all(axis=1).any():
+            continue
+        kept.append(k)
+    return sorted(kept)
+
+
+def power_limits(site: Site, prune: bool = True) -> list[PowerLimit]:
+    """Every power row the model needs, normal and N-1 (see the module docstring).
+
+    With `prune=False`, the naive form: for every device its normal row, and for every
+    failure X ≠ d a row whenever X's failure changes some weight of d — used by the tests
+    to show pruning keeps the optimum."""
+    inc = Incidence.of(site)
+    usable = {d.device: d.usable_kw for d in site.devices}
+    a_csc, b_csc = inc.on_a.tocsc(), inc.on_b.tocsc()
+    max_kw = _max_row_kw(site)
+    out: list[PowerLimit] = []
+    for k, d in enumerate(inc.devices):
+        rows = np.union1d(inc.on_a[[k], :].indices, inc.on_b[[k], :].indices)
+        if rows.size == 0:
+            continue
+        a_d = inc.on_a[[k], :].toarray()[0, rows]
+        b_d = inc.on_b[[k], :].toarray()[0, rows]
+        dual = inc.dual[rows]
+        normal = np.where(dual, 0.5 * a_d + 0.5 * b_d, a_d.astype(float))
+        if prune:
+            # X on one path only of a dual row where d is on the other path only.
+            rise = dual & (a_d != b_d)
+            cand_a = a_csc[:, rows[rise & b_d]]  # d on B only -> X on A only
+            cand_b = b_csc[:, rows[rise & a_d]]  # d on A only -> X on B only
+            xs = set(cand_a.tocoo().row) | set(cand_b.tocoo().row)
+            xs.discard(k)
+            failures = sorted(xs)
+        else:
+            failures = sorted(
+                set(inc.on_a[:, rows].tocoo().row) | set(inc.on_b[:, rows].tocoo().row)
+            )
+            failures = [x for x in failures if x != k]
+        if failures:
+            xa = inc.on_a[failures, :][:, rows].toarray().astype(bool)
+            xb = inc.on_b[failures, :][:, rows].toarray().astype(bool)
+            w_fail = np.where(xa & xb, 0.0, np.where(xa, b_d, np.where(xb, a_d, normal))).astype(
+                float
+            )  # single-fed rows: xb is False and b_d is 0, so dark
+            weights = np.vstack([normal[None, :], w_fail])
+        else:
+            weights = normal[None, :]
+        labels: list[str | None] = [NORMAL, *(inc.devices[x] for x in failures)]
+        keep = _undominated(weights) if prune else range(len(weights))
+        for j in keep:
+            w = weights[j]
+            nz = w > 0
+            if not nz.any():
+                continue
+            if prune and float(w[nz] @ max_kw[rows[nz]]) <= usable[d] * (1 + 1e-9):
+                continue
+            out.append(
+                PowerLimit(
+                    device=d,
+                    failure=labels[j],
+                    limit_kw=usable[d],
+                    rows=tuple(int(i) for i in rows[nz]),
+                    weights=tuple(float(x) for x in w[nz]),
+                )
+            )
+    if prune:
+        out = _drop_duplicates(out)
+    return out
+
+
+def _drop_duplicates(limits: list[PowerLimit]) -> list[PowerLimit]:
+    """Of rows with equal left-hand sides keep the one with the smallest limit."""
+    best: dict[tuple[tuple[int, ...], tuple[float, ...]], int] = {}
+    for k, lim in enumerate(limits):
+        key = (lim.rows, lim.weights)
+        if key not in best or lim.limit_kw < limits[best[key]].limit_kw:
+            best[key] = k
+    return [limits[k] for k in sorted(best.values())]
+
+
+def add_power(m: pyo.ConcreteModel, index: Index, limits: list[PowerLimit]) -> None:
+    """Every device's load ≤ capacity_kw · derate, in normal operation and after any single
+    failure (contract §6): Σ_i w(d, i) · Σ_c design_kw_c · racks[c, i] ≤ limit_kw."""
+    site = index.site
+    row_places = [index.by_row.get(r.id, []) for r in site.rows]
+    design_kw = {p: index.model(p).design_kw for p in index.places}
+    m.POWER = pyo.RangeSet(0, len(limits) - 1) if limits else pyo.Set(initialize=[])
+    m.power_limits = limits
+
+    def rule(m: pyo.ConcreteModel, k: int) -> object:
+        lim = limits[k]
+        terms = [
+            (w * design_kw[p], m.racks[p])
+            for i, w in zip(lim.rows, lim.weights, strict=True)
+            for p in row_places[i]
+        ]
+        if not terms:
+            return pyo.Constraint.Skip
+        return pyo.quicksum(c * v for c, v in terms) <= lim.limit_kw
+
+    m.power = pyo.Constraint(m.POWER, rule=rule)

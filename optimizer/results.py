@@ -1,0 +1,340 @@
+"""Solved model -> `Plan`: placements and utilization tables as DataFrames.
+
+The only module that reads a solution. Loads per device come from the independent verifier's
+arithmetic (`verify.power_loads`), so the power table a user reads is the second opinion's,
+not the formulation's. Marginal values are the LP relaxation's row duals (labelled so).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from optimizer import verify
+from optimizer.formulation import Index, Place
+from optimizer.layout import placements_from_counts
+from optimizer.plan import (
+    CLUSTER_COLUMNS,
+    COOLING_COLUMNS,
+    GRID_COLUMNS,
+    POD_COLUMNS,
+    POWER_COLUMNS,
+    ROW_COLUMNS,
+)
+from optimizer.schema import MEDIA, Site
+from optimizer.solve import Compiled
+
+BINDING_UTILIZATION = 0.999
+MARGINAL_SOURCE = "lp_relaxation_duals"
+
+
+@dataclass
+class RowState:
+    """Per compiled row: its label, headroom and whether one more rack of any place in it
+    would break it (the row binds the integer plan)."""
+
+    labels: list[str]
+    families: list[str]
+    slack: np.ndarray
+    tight: np.ndarray
+
+
+def racks_by_place(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> dict[Place, int]:
+    """(cluster, hall, row) -> racks placed, from a column vector."""
+    out = {}
+    for p in m.PLACES:
+        k = model.column_of[id(m.racks[p])]
+        out[p] = int(round(x[k]))
+    return out
+
+
+def _row_labels(m: pyo.ConcreteModel, model: Compiled) -> tuple[list[str], list[str]]:
+    labels, families = [], []
+    limits = m.power_limits
+    for con in model.constraints:
+        parent = con.parent_component().name
+        key = con.index()
+        if parent == "power":
+            labels.append(f"power {limits[key].label}")
+        elif parent == "space":
+            labels.append(f"space {key[0]}/{key[1]}")
+        elif parent == "cooling":
+            labels.append(f"cooling {key[0]} {key[1]}")
+        elif parent == "network":
+            labels.append(f"ports {key}")
+        elif parent == "grid":
+            labels.append("grid")
+        elif parent == "demand":
+            labels.append(f"max_racks {key}")
+        elif parent.startswith("colocation"):
+            labels.append(f"colocation {key if not isinstance(key, tuple) else key[0]}")
+        else:
+            labels.append(parent)
+        families.append(parent)
+    return labels, families
+
+
+def growable_columns(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> np.ndarray:
+    """Rack columns that could take one more rack as far as their own bound and their
+    cluster's max_racks go (so a limit is judged only by racks that could still come)."""
+    index: Index = m.index
+    placed: Counter[str] = Counter()
+    for p in m.PLACES:
+        placed[p[0]] += int(round(x[model.column_of[id(m.racks[p])]]))
+    grow = np.zeros(model.shape[1], dtype=bool)
+    for p in m.PLACES:
+        cap = index.cluster[p[0]].max_racks
+        k = model.column_of[id(m.racks[p])]
+        grow[k] = x[k] < model.col_upper[k] - 0.5 and (cap is None or placed[p[0]] < cap)
+    return grow
+
+
+def row_state(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> RowState:
+    """A row binds when no rack that could still come fits in its headroom."""
+    activity = model.A @ x
+    slack = model.row_upper - activity
+    a = model.A.tocsr()
+    grow = growable_columns(m, model, x)
+    smallest = np.full(a.shape[0], np.inf)
+    for k in range(a.shape[0]):
+        cols = a.indices[a.indptr[k] : a.indptr[k + 1]]
+        data = a.data[a.indptr[k] : a.indptr[k + 1]]
+        pos = data[(data > 0) & grow[cols]]
+        if pos.size:
+            smallest[k] = pos.min()
+    tight = np.isfinite(model.row_upper) & (slack < smallest - 1e-7)
+    labels, families = _row_labels(m, model)
+    return RowState(labels, families, slack, tight)
+
+
+def _limited_by(
+    m: pyo.ConcreteModel, index: Index, model: Compiled, x: np.ndarray, state: RowState,
+    placed: dict[str, int],
+) -> dict[str, str]:  # fmt: skip
+    """Per cluster, the limits that stop it from getting one more rack anywhere."""
+    site = index.site
+    a = model.A.tocsc()
+    out: dict[str, str] = {}
+    for cluster in site.demand:
+        c = cluster.cluster
+        if cluster.max_racks is not None and placed.get(c, 0) >= cluster.max_racks:
+            out[c] = "max_racks"
+            continue
+        places = index.by_cluster.get(c, [])
+        if not places:
+            out[c] = "fits no row"
+            continue
+        reasons: Counter[str] = Counter()
+        for p in places:
+            k = model.column_of[id(m.racks[p])]
+            if x[k] >= model.col_upper[k] - 0.5:
+                reasons[f"space {p[1]}/{p[2]}"] += 1
+                continue
+            rows = a.indices[a.indptr[k] : a.indptr[k + 1]]
+            coefs = a.data[a.indptr[k] : a.indptr[k + 1]]
+            for r, coef in zip(rows, coefs, strict=True):
+                if coef > 0 and np.isfinite(model.row_upper[r]) and state.slack[r] < coef - 1e-7:
+                    reasons[state.labels[r]] += 1
+        if not reasons:
+            out[c] = "objective (more racks would not pay)"
+            continue
+        # Group by family, name the most frequent specific limits.
+        fam = Counter(label.split(" ")[0] for label in reasons.elements())
+        top = ", ".join(f for f, _ in fam.most_common())
+        worst = "; ".join(label for label, _ in reasons.most_common(2))
+        out[c] = f"{top} ({worst})"
+    return out
+
+
+def _duals_by(
+    model: Compiled, duals: np.ndarray | None, family: str
+) -> dict[Any, float]:  # per constraint index: summed dual
+    out: dict[Any, float] = defaultdict(float)
+    if duals is None:
+        return out
+    for k, con in enumerate(model.constraints):
+        if con.parent_component().name == family:
+            out[con.index()] += float(duals[k])
+    return out
+
+
+def _round(value: float, digits: int = 6) -> float:
+    return float(round(value, digits)) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def build_tables(
+    m: pyo.ConcreteModel, model: Compiled, x: np.ndarray, duals: np.ndarray | None
+) -> dict[str, pd.DataFrame]:
+    """Every result table of a solved model."""
+    index: Index = m.index
+    site = index.site
+    racks = racks_by_place(m, model, x)
+    placements = placements_from_counts(site, racks)
+    state = row_state(m, model, x)
+    placed = Counter[str]()
+    for (c, _, _), n in racks.items():
+        placed[c] += n
+    return {
+        "placements": placements,
+        "clusters": _clusters_table(site, placed, _limited_by(m, index, model, x, state, placed)),
+        "power": _power_table(m, site, placements, model, state, duals),
+        "cooling": _cooling_table(index, racks, model, duals),
+        "pods": _pods_table(index, racks, model, duals),
+        "rows": _rows_table(index, racks, model, duals),
+        "grid": _grid_table(index, racks, model, duals, state),
+    }
+
+
+def _clusters_table(site: Site, placed: Counter[str], limited: dict[str, str]) -> pd.DataFrame:
+    lines = []
+    for c in site.demand:
+        model = site.model_of(c)
+        n = placed.get(c.cluster, 0)
+        lines.append(
+            [c.cluster, c.model, c.min_racks, c.max_racks, n, n * model.gpus, c.value,
+             _round(n * model.gpus * c.value), _round(n * model.design_kw),
+             limited.get(c.cluster, "")]
+        )  # fmt: skip
+    frame = pd.DataFrame(lines, columns=CLUSTER_COLUMNS)
+    return frame.astype({"max_racks": "Int64"})
+
+
+def _power_table(
+    m: pyo.ConcreteModel, site: Site, placements: pd.DataFrame, model: Compiled,
+    state: RowState, duals: np.ndarray | None,
+) -> pd.DataFrame:  # fmt: skip
+    loads = verify.power_loads(site, placements).set_index("device")
+    marginal: dict[str, float] = defaultdict(float)
+    binding_rows: set[str] = set()
+    if len(m.POWER):
+        for k, con in enumerate(model.constraints):
+            if con.parent_component().name != "power":
+                continue
+            device = m.power_limits[con.index()].device
+            if duals is not None:
+                marginal[device] += float(duals[k])
+            if state.tight[k]:
+                binding_rows.add(device)
+    lines = []
+    for d in site.devices:
+        row = loads.loc[d.device]
+        limit = d.usable_kw
+        worst = float(row["worst_kw"])
+        util = worst / limit if limit > 0 else (0.0 if worst == 0 else float("inf"))
+        failure = row["worst_failure"]
+        lines.append(
+            [d.device, d.parent, d.capacity_kw, d.derate, _round(limit),
+             _round(float(row["normal_kw"])), _round(worst),
+             None if failure is None or pd.isna(failure) else str(failure), _round(util),
+             bool(d.device in binding_rows or util >= BINDING_UTILIZATION),
+             _round(marginal.get(d.device, 0.0))]
+        )  # fmt: skip
+    return pd.DataFrame(lines, columns=POWER_COLUMNS)
+
+
+def _utilization(load: float, limit: float) -> float:
+    if limit > 0:
+        return _round(load / limit)
+    return 0.0 if load == 0 else float("inf")
+
+
+def _cooling_table(
+    index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None
+) -> pd.DataFrame:
+    site = index.site
+    dual = _duals_by(model, duals, "cooling")
+    lines = []
+    for hall in site.halls:
+        for medium in MEDIA:
+            load = sum(index.model(p).heat_kw(medium) * n for p, n in racks.items() if p[1] == hall)
+            cap = site.cooling_capacity_kw(hall, medium)
+            if (
+                cap == 0
+                and load == 0
+                and not any(c.hall == hall and c.medium == medium for c in site.cooling)
+            ):
+                continue
+            smallest = min(
+                (index.model(p).heat_kw(medium) for p in index.by_hall.get(hall, [])
+                 if index.model(p).heat_kw(medium) > 0), default=np.inf,
+            )  # fmt: skip
+            util = _utilization(load, cap)
+            lines.append(
+                [hall, medium, _round(load), _round(cap), util,
+                 bool(cap - load < smallest - 1e-7 and np.isfinite(smallest)),
+                 _round(dual.get((hall, medium), 0.0))]
+            )  # fmt: skip
+    return pd.DataFrame(lines, columns=COOLING_COLUMNS)
+
+
+def _pods_table(
+    index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None
+) -> pd.DataFrame:
+    site = index.site
+    dual = _duals_by(model, duals, "network")
+    used: Counter[str] = Counter()
+    for p, n in racks.items():
+        pod = index.row[p[1], p[2]].pod
+        if pod is not None:
+            used[pod] += index.model(p).ports * n
+    lines = []
+    for pod in site.pods:
+        smallest = min(
+            (index.model(p).ports for p in index.by_pod.get(pod.pod, [])
+             if index.model(p).ports > 0), default=np.inf,
+        )  # fmt: skip
+        u = used.get(pod.pod, 0)
+        lines.append(
+            [pod.pod, u, pod.ports, _utilization(u, pod.ports),
+             bool(np.isfinite(smallest) and pod.ports - u < smallest),
+             _round(dual.get(pod.pod, 0.0))]
+        )  # fmt: skip
+    return pd.DataFrame(lines, columns=POD_COLUMNS)
+
+
+def _rows_table(
+    index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None
+) -> pd.DataFrame:
+    site = index.site
+    dual = _duals_by(model, duals, "space")
+    count: Counter[tuple[str, str]] = Counter()
+    kw: Counter[tuple[str, str]] = Counter()
+    for p, n in racks.items():
+        count[p[1], p[2]] += n
+        kw[p[1], p[2]] += index.model(p).design_kw * n
+    lines = []
+    for r in site.rows:
+        n = count.get(r.id, 0)
+        lines.append(
+            [r.hall, r.row, r.pod, r.feed_a, r.feed_b, r.liquid, r.positions, n,
+             _round(kw.get(r.id, 0.0)), _utilization(n, r.positions),
+             bool(r.positions > 0 and n >= r.positions), _round(dual.get(r.id, 0.0))]
+        )  # fmt: skip
+    return pd.DataFrame(lines, columns=ROW_COLUMNS)
+
+
+def _grid_table(
+    index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None,
+    state: RowState,
+) -> pd.DataFrame:  # fmt: skip
+    site = index.site
+    air_oh, liquid_oh = site.overhead_at(site.design_temp_c)
+    it = sum(index.model(p).design_kw * n for p, n in racks.items())
+    air = sum(index.model(p).heat_kw("air") * n for p, n in racks.items()) * air_oh
+    liquid = sum(index.model(p).heat_kw("liquid") * n for p, n in racks.items()) * liquid_oh
+    total = it + air + liquid + site.fixed_overhead_kw
+    limit = site.supply_limit_kw
+    grid_rows = [k for k, f in enumerate(state.families) if f == "grid"]
+    tight = bool(grid_rows and state.tight[grid_rows[0]])
+    dual = sum(_duals_by(model, duals, "grid").values())
+    line = [
+        _round(it), _round(air), _round(liquid), _round(site.fixed_overhead_kw), _round(total),
+        _round(site.grid_limit_kw), _round(site.onsite_firm_kw), _round(limit),
+        _round(site.design_temp_c), _utilization(total, limit), tight, _round(dual),
+    ]  # fmt: skip
+    return pd.DataFrame([line], columns=GRID_COLUMNS)

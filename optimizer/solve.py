@@ -1,0 +1,321 @@
+"""The only module that talks to HiGHS.
+
+A Pyomo model is compiled once to matrices with Pyomo's own standard-form compiler
+(`compile_model`), then handed to highspy in one `passModel` call. Working on highspy
+directly (instead of through a Pyomo solver plugin) gives what planning needs and the plugins
+do not all offer: a feasible start (`setSolution`), live progress from HiGHS callbacks,
+re-solves after changing one row bound (sweeps), and LP-relaxation duals from the same
+matrices. The hand-off was measured against Pyomo's `highs` plugin: see docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+from scipy import sparse
+
+INF = highspy.kHighsInf
+SEED = 20241120  # a fixed random seed: the same input gives the same plan
+
+
+@dataclass
+class Compiled:
+    """A linear model as matrices. Row k is `row_lower[k] ≤ A[k] @ x ≤ row_upper[k]`;
+    `constraints[k]` is the Pyomo constraint it came from (a ranged constraint gives two)."""
+
+    A: sparse.csr_array
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray  # bool per column
+    cost: np.ndarray
+    cost_offset: float
+    maximize: bool
+    columns: list  # Pyomo VarData per column
+    constraints: list  # Pyomo ConstraintData per row
+    column_of: dict[int, int] = field(default_factory=dict)  # id(VarData) -> column
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(rows, columns, nonzeros)."""
+        return (self.A.shape[0], self.A.shape[1], int(self.A.nnz))
+
+    def row_of(self, constraint: object) -> list[int]:
+        """Rows of a Pyomo constraint (two for a ranged one)."""
+        rows = self.__dict__.setdefault("_rows_of", {})
+        if not rows:
+            for k, con in enumerate(self.constraints):
+                rows.setdefault(id(con), []).append(k)
+        return rows.get(id(constraint), [])
+
+
+def compile_model(m: pyo.ConcreteModel) -> Compiled:
+    """Pyomo model -> matrices, in the model's declaration order (deterministic)."""
+    objective = next(m.component_data_objects(pyo.Objective, active=True))
+    maximize = objective.sense == pyo.maximize
+    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    columns = list(info.columns)
+    n_rows = len(info.rows)
+    A = sparse.csr_array(info.A) if n_rows else sparse.csr_array((0, len(columns)))
+    rhs = np.asarray(info.rhs, dtype=float)
+    mult = np.array([r.bound_type for r in info.rows], dtype=int).reshape(-1)
+    lower = np.where(mult <= 0, rhs, -INF)
+    upper = np.where(mult >= 0, rhs, INF)
+    c = np.asarray(info.c.toarray()[0], dtype=float) if info.c.shape[0] else np.zeros(len(columns))
+    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    col_lower = np.array([-INF if v.lb is None else v.lb for v in columns], dtype=float)
+    col_upper = np.array([INF if v.ub is None else v.ub for v in columns], dtype=float)
+    return Compiled(
+        A=A,
+        row_lower=lower,
+        row_upper=upper,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        integer=np.array([v.is_integer() or v.is_binary() for v in columns], dtype=bool),
+        cost=c,
+        cost_offset=offset,
+        maximize=maximize,
+        columns=columns,
+        constraints=[r.constraint for r in info.rows],
+        column_of={id(v): k for k, v in enumerate(columns)},
+    )
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    time_limit_s: float = 300.0
+    mip_gap: float = 1e-4
+    threads: int | None = None  # None: HiGHS decides
+    seed: int = SEED
+    verbose: bool = False
+    lp_solver: str | None = None  # e.g. "ipm" for the root LP of very large models
+
+
+@dataclass
+class Progress:
+    """A snapshot HiGHS reports while it runs."""
+
+    time_s: float
+    incumbent: float | None
+    bound: float | None
+    gap: float | None
+
+
+@dataclass
+class Solution:
+    status: str  # "optimal", "time_limit", "infeasible", "interrupted", "error"
+    x: np.ndarray | None  # column values (None: no feasible point)
+    objective: float | None
+    bound: float | None
+    mip_gap: float | None
+    solve_s: float
+    nodes: int = 0
+    log: list[str] = field(default_factory=list)
+
+
+def _new_highs(verbose: bool) -> highspy.Highs:
+    """A Highs object; the banner HiGHS prints on stdout at the first one is silenced unless
+    verbose, so that machine-readable output (JSON on stdout) stays clean."""
+    if verbose:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _highs(options: SolveOptions) -> highspy.Highs:
+    h = _new_highs(options.verbose)
+    h.setOptionValue("output_flag", bool(options.verbose))
+    h.setOptionValue("log_to_console", bool(options.verbose))
+    h.setOptionValue("random_seed", int(options.seed))
+    if options.threads:
+        h.setOptionValue("threads", int(options.threads))
+    return h
+
+
+def _pass(h: highspy.Highs, model: Compiled, relax: bool = False) -> None:
+    lp = highspy.HighsLp()
+    n_rows, n_cols, _ = model.shape
+    csc = model.A.tocsc()
+    csc.sort_indices()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = model.cost
+    lp.col_lower_ = model.col_lower
+    lp.col_upper_ = model.col_upper
+    lp.row_lower_ = model.row_lower
+    lp.row_upper_ = model.row_upper
+    lp.offset_ = model.cost_offset
+    lp.sense_ = highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data.astype(float)
+    if not relax and model.integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+            for i in model.integer
+        ]
+    h.passModel(lp)
+
+
+class Solver:
+    """A compiled model loaded into HiGHS, ready to solve and re-solve.
+
+    Re-solving after `set_row_upper` keeps the model in HiGHS (sweeps change one bound)."""
+
+    def __init__(self, model: Compiled, options: SolveOptions):
+        self.model = model
+        self.options = options
+        self.h = _highs(options)
+        _pass(self.h, model)
+
+    def set_row_upper(self, row: int, upper: float) -> None:
+        self.h.changeRowBounds(row, float(self.model.row_lower[row]), float(upper))
+        self.model.row_upper[row] = upper
+
+    def add_row(self, coefficients: np.ndarray, lower: float, upper: float) -> None:
+        """Append a row (e.g. a cut `objective ≤ bound`) over all columns."""
+        idx = np.flatnonzero(coefficients).astype(np.int32)
+        self.h.addRow(float(lower), float(upper), len(idx), idx, coefficients[idx].astype(float))
+
+    def solve(
+        self,
+        start: np.ndarray | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        time_limit_s: float | None = None,
+    ) -> Solution:
+        """Solve to the gap or the time limit. `start`: a feasible point to begin from."""
+        h, opts = self.h, self.options
+        h.setOptionValue("time_limit", float(time_limit_s or opts.time_limit_s))
+        h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
+        if opts.lp_solver:
+            h.setOptionValue("mip_lp_solver", opts.lp_solver)
+        if start is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = list(map(float, start))
+            sol.value_valid = True
+            h.setSolution(sol)
+        log: list[str] = []
+        began = time.perf_counter()
+
+        def improving(event: highspy.HighsCallbackEvent) -> None:
+            out = event.data_out
+            bound = out.mip_dual_bound
+            snapshot = Progress(
+                time_s=time.perf_counter() - began,
+                incumbent=float(out.objective_function_value),
+                bound=None if not np.isfinite(bound) else float(bound),
+                gap=float(out.mip_gap) if np.isfinite(out.mip_gap) else None,
+            )
+            log.append(
+                f"{snapshot.time_s:7.2f}s  plan {snapshot.incumbent:,.2f}  bound "
+                f"{snapshot.bound if snapshot.bound is not None else float('nan'):,.2f}"
+            )
+            if on_progress is not None:
+                on_progress(snapshot)
+
+        h.cbMipImprovingSolution.subscribe(improving)
+        h.HandleKeyboardInterrupt = True
+        try:
+            h.run()
+        finally:
+            h.cbMipImprovingSolution.unsubscribe(improving)
+        return self._solution(time.perf_counter() - began, log)
+
+    def _solution(self, solve_s: float, log: list[str]) -> Solution:
+        h = self.h
+        status = h.getModelStatus()
+        info = h.getInfo()
+        has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        x = np.asarray(h.getSolution().col_value, dtype=float) if has_point else None
+        is_mip = bool(self.model.integer.any())
+        objective = float(info.objective_function_value) if has_point else None
+        bound = float(info.mip_dual_bound) if is_mip else objective
+        if bound is not None and not np.isfinite(bound):
+            bound = None
+        gap = float(info.mip_gap) if is_mip and has_point else (0.0 if has_point else None)
+        if gap is not None and not np.isfinite(gap):
+            gap = None
+        S = highspy.HighsModelStatus
+        if status == S.kOptimal:
+            name = "optimal"
+        elif status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+            name = "infeasible"
+        elif status in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit):
+            name = "time_limit"
+        elif status in (S.kInterrupt, S.kHighsInterrupt):
+            name = "interrupted"
+        else:
+            name = "error"
+        return Solution(
+            status=name,
+            x=x,
+            objective=objective,
+            bound=bound,
+            mip_gap=gap,
+            solve_s=solve_s,
+            nodes=int(info.mip_node_count) if is_mip else 0,
+            log=log,
+        )
+
+
+def solve(
+    model: Compiled,
+    options: SolveOptions | None = None,
+    start: np.ndarray | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Solution:
+    """One solve of a compiled model."""
+    return Solver(model, options or SolveOptions()).solve(start, on_progress)
+
+
+def relaxation_duals(model: Compiled, options: SolveOptions | None = None) -> np.ndarray | None:
+    """Row duals of the LP relaxation (integers relaxed): d(objective)/d(row bound), signed
+    so that a positive value means the objective improves when the limit is raised. None when
+    the relaxation does not solve to optimality."""
+    opts = options or SolveOptions()
+    h = _highs(opts)
+    h.setOptionValue("time_limit", float(opts.time_limit_s))
+    _pass(h, model, relax=True)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    duals = np.asarray(h.getSolution().row_dual, dtype=float)
+    # HiGHS: dual = d(obj)/d(rhs) in the problem's own sense. For a maximization, raising a
+    # binding upper bound raises the objective; for a minimization it lowers the cost, which
+    # HiGHS reports as a negative number: flip so that "better" is positive.
+    return duals if model.maximize else -duals
+
+
+def start_vector(model: Compiled, values: dict[int, float]) -> np.ndarray:
+    """A full start point from {id(VarData): value}; other columns at their lower bound."""
+    x = np.where(np.isfinite(model.col_lower), model.col_lower, 0.0).astype(float)
+    for vid, value in values.items():
+        k = model.column_of.get(vid)
+        if k is not None:
+            x[k] = value
+    return x
+
+
+def column_values(model: Compiled, x: Sequence[float]) -> dict[int, float]:
+    """{id(VarData): value}, integers rounded."""
+    out = {}
+    for k, v in enumerate(model.columns):
+        out[id(v)] = float(round(x[k])) if model.integer[k] else float(x[k])
+    return out
