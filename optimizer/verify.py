@@ -1,0 +1,747 @@
+"""The independent verifier: does a plan meet every rule of the contract (§1-7)?
+
+This is the second opinion on every plan the tool writes and the engine of `rackfit check`.
+It is plain arithmetic with numpy and pandas, and it shares no code with the formulation:
+device paths, fit, cooling capacity, overhead and grid draw are all re-derived here from the
+raw fields of the `Site`, never through the helper methods the formulation uses.
+
+`verify(site, placements)` returns one `Violation` per broken limit (an empty list means the
+plan is valid); `power_loads(site, placements)` returns every device's normal and worst-case
+(N-1) load for reporting.
+
+Power (contract §6) is computed for all failures at once. For each row `r` let `A_r` and
+`B_r` be the devices on the paths of its feeds and `P_r` the design kW of its racks. The
+normal load of a device is the sum of the rows' contributions. When device `X` fails, only
+the rows with `X` on a path change: a dual-fed row with `X` on one path only moves all of
+`P_r` to the other path, a row whose every path contains `X` goes dark, and `X` itself
+carries nothing. The change from normal is a sum over rows of incidence products, so the
+loads of every device under every failure come from a few matrix products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from optimizer.schema import Site
+
+Rule = Literal[
+    "placement", "space", "fit", "demand", "colocation", "cooling", "network", "power", "grid"
+]
+RULES: tuple[str, ...] = (
+    "placement",
+    "space",
+    "fit",
+    "demand",
+    "colocation",
+    "cooling",
+    "network",
+    "power",
+    "grid",
+)
+
+#: A load is a violation only when it exceeds `limit + REL_TOL * |limit| + ABS_TOL`.
+REL_TOL = 1e-6
+ABS_TOL = 1e-6
+
+_PLACEMENT_COLUMNS = ("hall", "row", "position", "cluster", "model")
+_CHUNK = 1024  # failure scenarios per block of the N-1 computation (bounds memory)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken limit of a plan.
+
+    `rule`: the contract rule (`placement`, `space`, `fit`, `demand`, `colocation`,
+    `cooling`, `network`, `power`, `grid`). `where`: what is over its limit (a device id,
+    `hall H1 air`, a pod id, `H1/R3`, a cluster id, or `site`). `load` and `limit`: the value
+    found and the value allowed. `failure`: for N-1 power, the device whose failure gives
+    `load`; `None` in normal operation and for every other rule. `message`: one readable line.
+    """
+
+    rule: Rule
+    where: str
+    load: float
+    limit: float
+    failure: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def exceeds(load: float, limit: float) -> bool:
+    """True when `load` is over `limit` by more than float noise."""
+    return bool(load > limit + REL_TOL * abs(limit) + ABS_TOL)
+
+
+def _exceeds_array(load: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    return np.asarray(load > limit + REL_TOL * np.abs(limit) + ABS_TOL)
+
+
+def _racks(n: int | float) -> str:
+    return f"{int(n)} rack" if n == 1 else f"{int(n)} racks"
+
+
+def _kw(x: float) -> str:
+    return f"{x:,.1f}"
+
+
+# -- raw-field derivations (independent of Site's helper methods) ---------------------------
+
+
+def _device_path(parent_of: dict[str, str | None], device: str, origin: str) -> list[str]:
+    """`device` and all its ancestors, walking `parent` links from the raw device table."""
+    if device not in parent_of:
+        raise ValueError(f"{origin}: device {device!r} is not in the site's devices")
+    out: list[str] = []
+    seen: set[str] = set()
+    current: str | None = device
+    while current is not None and current not in seen:
+        if current not in parent_of:
+            raise ValueError(f"{origin}: parent device {current!r} is not in the site's devices")
+        seen.add(current)
+        out.append(current)
+        current = parent_of[current]
+    return out
+
+
+@dataclass(frozen=True)
+class _PowerIncidence:
+    """The site's power geometry as arrays, shared by the verifier and the baseline.
+
+    Devices are indexed in `site.devices` order. `path_a[r]` / `path_b[r]` are the device
+    indices on the paths of row r's feeds (`path_b[r]` is empty for a single-fed row);
+    `dual[r]` says whether the row has a second feed. `limit_kw[d] = capacity_kw * derate`.
+    """
+
+    device_ids: tuple[str, ...]
+    limit_kw: np.ndarray
+    path_a: tuple[np.ndarray, ...]
+    path_b: tuple[np.ndarray, ...]
+    dual: np.ndarray
+
+    @property
+    def on_some_path(self) -> np.ndarray:
+        """Sorted indices of the devices that lie on the path of some row."""
+        parts = [p for p in self.path_a + self.path_b if p.size]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(parts))
+
+
+def _power_incidence(site: Site) -> _PowerIncidence:
+    parent_of: dict[str, str | None] = {}
+    for d in site.devices:
+        parent_of[d.device] = d.parent if d.parent else None
+    index = {d.device: i for i, d in enumerate(site.devices)}
+    path_a: list[np.ndarray] = []
+    path_b: list[np.ndarray] = []
+    dual: list[bool] = []
+    for row in site.rows:
+        origin = f"row {row.hall}/{row.row}"
+        a = _device_path(parent_of, row.feed_a, origin)
+        path_a.append(np.array(sorted(index[x] for x in a), dtype=np.int64))
+        if row.feed_b:
+            b = _device_path(parent_of, row.feed_b, origin)
+            path_b.append(np.array(sorted(index[x] for x in b), dtype=np.int64))
+            dual.append(True)
+        else:
+            path_b.append(np.zeros(0, dtype=np.int64))
+            dual.append(False)
+    return _PowerIncidence(
+        device_ids=tuple(d.device for d in site.devices),
+        limit_kw=np.array([d.capacity_kw * d.derate for d in site.devices], dtype=float),
+        path_a=tuple(path_a),
+        path_b=tuple(path_b),
+        dual=np.array(dual, dtype=bool),
+    )
+
+
+def _rack_fit_problems(
+    row_max_kw: float | None,
+    row_max_kg: float | None,
+    row_liquid: bool,
+    design_kw: float,
+    weight_kg: float,
+    liquid_fraction: float,
+    strict: bool = False,
+) -> list[tuple[str, float, float]]:
+    """Contract §2 for one (row, rack model): a list of (what, load, limit) that fail.
+    `strict` compares exactly; otherwise float noise (see `exceeds`) is allowed."""
+
+    def over(load: float, limit: float) -> bool:
+        return load > limit if strict else exceeds(load, limit)
+
+    out: list[tuple[str, float, float]] = []
+    if row_max_kw is not None and over(design_kw, row_max_kw):
+        out.append(("kw", design_kw, row_max_kw))
+    if row_max_kg is not None and over(weight_kg, row_max_kg):
+        out.append(("kg", weight_kg, row_max_kg))
+    if liquid_fraction > 0 and not row_liquid:
+        out.append(("liquid", liquid_fraction, 0.0))
+    return out
+
+
+def _overhead_at_design(site: Site) -> tuple[float, float]:
+    """(air, liquid) overhead per kW of heat at `design_temp_c`: linear between the points
+    of overhead.csv and flat beyond them; `pue - 1` for both media without overhead.csv."""
+    if not site.overhead:
+        return (site.pue - 1.0, site.pue - 1.0)
+    pts = sorted(site.overhead, key=lambda p: p.temp_c)
+    temps = np.array([p.temp_c for p in pts], dtype=float)
+    air = float(np.interp(site.design_temp_c, temps, [p.air_overhead for p in pts]))
+    liquid = float(np.interp(site.design_temp_c, temps, [p.liquid_overhead for p in pts]))
+    return (air, liquid)
+
+
+def _cooling_capacity(site: Site) -> dict[tuple[str, str], float]:
+    """(hall, medium) -> sum over the hall's lines of (units - spares) * unit_kw."""
+    cap: dict[tuple[str, str], float] = {}
+    for line in site.cooling:
+        key = (line.hall, line.medium)
+        cap[key] = cap.get(key, 0.0) + max(line.units - line.spares, 0) * line.unit_kw
+    return cap
+
+
+# -- power loads --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Loads:
+    normal_kw: np.ndarray  # (D,) every device in normal operation
+    worst_kw: np.ndarray  # (D,) max over normal and every single failure
+    worst_failure: np.ndarray  # (D,) index of the failed device giving worst_kw, -1 = normal
+
+
+def _device_loads(inc: _PowerIncidence, row_kw: np.ndarray) -> _Loads:
+    """Normal and worst N-1 load of every device, given the design kW standing in each row."""
+    n_dev = len(inc.device_ids)
+    normal = np.zeros(n_dev)
+    worst = np.zeros(n_dev)
+    worst_failure = np.full(n_dev, -1, dtype=np.int64)
+    used = np.flatnonzero(row_kw > 0)
+    if used.size == 0 or n_dev == 0:
+        return _Loads(normal, worst, worst_failure)
+    cols = np.unique(np.concatenate([inc.path_a[r] for r in used] + [inc.path_b[r] for r in used]))
+    pos = np.full(n_dev, -1, dtype=np.int64)
+    pos[cols] = np.arange(cols.size)
+    n_rows, k = used.size, cols.size
+    a = np.zeros((n_rows, k))
+    b = np.zeros((n_rows, k))
+    for i, r in enumerate(used):
+        a[i, pos[inc.path_a[r]]] = 1.0
+        b[i, pos[inc.path_b[r]]] = 1.0
+    p = row_kw[used]
+    dual = inc.dual[used]
+    w_a = np.where(dual, 0.5, 1.0)
+    w_b = np.where(dual, 0.5, 0.0)
+    contrib = p[:, None] * (w_a[:, None] * a + w_b[:, None] * b)  # normal, per row and device
+    base = contrib.sum(axis=0)
+    a_bool, b_bool = a > 0, b > 0
+    only_a = (a_bool & ~b_bool & dual[:, None]).astype(float)  # failure moves row to B
+    only_b = (b_bool & ~a_bool & dual[:, None]).astype(float)  # failure moves row to A
+    dark = ((a_bool & b_bool & dual[:, None]) | (a_bool & ~dual[:, None])).astype(float)
+    to_b = p[:, None] * b - contrib
+    to_a = p[:, None] * a - contrib
+    worst_sub = base.copy()
+    worst_x = np.full(k, -1, dtype=np.int64)
+    for start in range(0, k, _CHUNK):
+        stop = min(start + _CHUNK, k)
+        # loads[x, d]: load on device d when device x fails
+        loads = (
+            base[None, :]
+            + only_a[:, start:stop].T @ to_b
+            + only_b[:, start:stop].T @ to_a
+            - dark[:, start:stop].T @ contrib
+        )
+        xs = np.arange(start, stop)
+        loads[xs - start, xs] = 0.0  # the failed device carries nothing
+        best = loads.argmax(axis=0)
+        best_kw = loads[best, np.arange(k)]
+        better = best_kw > worst_sub * (1 + 1e-12) + 1e-12
+        worst_sub = np.where(better, best_kw, worst_sub)
+        worst_x = np.where(better, best + start, worst_x)
+    normal[cols] = base
+    worst[cols] = worst_sub
+    worst_failure[cols] = np.where(worst_x >= 0, cols[np.maximum(worst_x, 0)], -1)
+    return _Loads(normal, worst, worst_failure)
+
+
+# -- placements -> counts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Racks per (row index, cluster index) of the lines that name a known row and cluster."""
+
+    row_idx: np.ndarray
+    cluster_idx: np.ndarray
+    racks: np.ndarray
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    return pd.Series(["" if _is_missing(v) else str(v) for v in col], dtype=object)
+
+
+def _is_missing(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
+def _read_placements(site: Site, placements: pd.DataFrame) -> tuple[list[Violation], _Counts]:
+    """Placement sanity (row and cluster exist, model is the cluster's, positions valid and
+    unique) and the rack counts of the lines that can be checked further."""
+    missing = [c for c in _PLACEMENT_COLUMNS if c not in placements.columns]
+    if missing:
+        raise ValueError(f"placements lack column(s): {', '.join(missing)}")
+    out: list[Violation] = []
+    df = pd.DataFrame(
+        {
+            "hall": _as_text(placements["hall"]),
+            "row": _as_text(placements["row"]),
+            "cluster": _as_text(placements["cluster"]),
+            "model": _as_text(placements["model"]),
+            "position": pd.to_numeric(placements["position"], errors="coerce").astype(float),
+            "position_raw": placements["position"].astype(object),
+        }
+    ).reset_index(drop=True)
+    row_index = {(r.hall, r.row): i for i, r in enumerate(site.rows)}
+    cluster_index = {c.cluster: i for i, c in enumerate(site.demand)}
+    df["r"] = np.array(
+        [row_index.get(k, -1) for k in zip(df["hall"], df["row"], strict=True)], dtype=np.int64
+    )
+    df["c"] = np.array([cluster_index.get(c, -1) for c in df["cluster"]], dtype=np.int64)
+
+    for (hall, row), n in df[df["r"] < 0].groupby(["hall", "row"], sort=False).size().items():
+        out.append(
+            Violation(
+                "placement",
+                f"{hall}/{row}",
+                float(n),
+                0.0,
+                None,
+                f"{hall}/{row}: row not in rows.csv ({_racks(n)} placed there)",
+            )
+        )
+    for cluster, n in df[df["c"] < 0].groupby("cluster", sort=False).size().items():
+        out.append(
+            Violation(
+                "placement",
+                str(cluster),
+                float(n),
+                0.0,
+                None,
+                f"{cluster}: cluster not in demand.csv ({_racks(n)} placed)",
+            )
+        )
+    known = df[df["c"] >= 0]
+    cluster_model = np.array([c.model for c in site.demand], dtype=object)
+    wrong = known[known["model"].to_numpy(dtype=object) != cluster_model[known["c"].to_numpy()]]
+    for (cluster, model), n in wrong.groupby(["cluster", "model"], sort=False).size().items():
+        want = site.demand[cluster_index[str(cluster)]].model
+        out.append(
+            Violation(
+                "placement",
+                str(cluster),
+                float(n),
+                0.0,
+                None,
+                f"{cluster}: {_racks(n)} of model {model!r}, the cluster's model is {want!r}",
+            )
+        )
+
+    in_row = df[df["r"] >= 0]
+    positions = np.array([r.positions for r in site.rows], dtype=float)
+    pos = in_row["position"].to_numpy()
+    limit = positions[in_row["r"].to_numpy()]
+    ok = np.isfinite(pos) & (pos == np.round(pos)) & (pos >= 1) & (pos <= limit)
+    for (_, line), lim in zip(in_row[~ok].iterrows(), limit[~ok], strict=True):
+        out.append(
+            Violation(
+                "placement",
+                f"{line['hall']}/{line['row']}",
+                float(line["position"]),
+                float(lim),
+                None,
+                f"{line['hall']}/{line['row']}: position "
+                f"{line['position_raw']!r} (cluster {line['cluster']}) is not "
+                f"an integer in 1..{int(lim)}",
+            )
+        )
+    valid_pos = in_row[ok]
+    dup = valid_pos.groupby(["r", "position"], sort=True).size()
+    for (r, position), n in dup[dup > 1].items():
+        row = site.rows[int(r)]
+        out.append(
+            Violation(
+                "placement",
+                f"{row.hall}/{row.row}",
+                float(n),
+                1.0,
+                None,
+                f"{row.hall}/{row.row}: position {int(position)} used by {n} racks",
+            )
+        )
+
+    good_lines = df[(df["r"] >= 0) & (df["c"] >= 0)]
+    grouped = good_lines.groupby(["r", "c"], sort=True).size()
+    counts = _Counts(
+        row_idx=np.array([k[0] for k in grouped.index], dtype=np.int64),
+        cluster_idx=np.array([k[1] for k in grouped.index], dtype=np.int64),
+        racks=grouped.to_numpy(dtype=np.int64),
+    )
+    return out, counts
+
+
+@dataclass(frozen=True)
+class _ClusterData:
+    """Per cluster (demand.csv order): its rack model's raw fields."""
+
+    design_kw: np.ndarray
+    weight_kg: np.ndarray
+    liquid_fraction: np.ndarray
+    ports: np.ndarray
+
+
+def _cluster_data(site: Site) -> _ClusterData:
+    models = {m.model: m for m in site.models}
+    for c in site.demand:
+        if c.model not in models:
+            raise ValueError(f"cluster {c.cluster!r}: model {c.model!r} is not in the site")
+    ms = [models[c.model] for c in site.demand]
+    return _ClusterData(
+        design_kw=np.array([m.design_kw for m in ms], dtype=float),
+        weight_kg=np.array([m.weight_kg for m in ms], dtype=float),
+        liquid_fraction=np.array([m.liquid_fraction for m in ms], dtype=float),
+        ports=np.array([m.ports for m in ms], dtype=float),
+    )
+
+
+# -- the checks -------------------------------------------------------------------------------
+
+
+def _check_space(site: Site, counts: _Counts) -> list[Violation]:
+    racks = np.bincount(counts.row_idx, weights=counts.racks, minlength=len(site.rows))
+    out = []
+    for r in np.flatnonzero(racks > 0):
+        row = site.rows[r]
+        if racks[r] > row.positions:
+            out.append(
+                Violation(
+                    "space",
+                    f"{row.hall}/{row.row}",
+                    float(racks[r]),
+                    float(row.positions),
+                    None,
+                    f"{row.hall}/{row.row}: {int(racks[r])} racks > {row.positions} positions",
+                )
+            )
+    return out
+
+
+def _check_fit(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+    out = []
+    for r, c in zip(counts.row_idx, counts.cluster_idx, strict=True):
+        row, cluster = site.rows[r], site.demand[c]
+        where = f"{row.hall}/{row.row}"
+        problems = _rack_fit_problems(
+            row.max_rack_kw,
+            row.max_rack_kg,
+            row.liquid,
+            float(cd.design_kw[c]),
+            float(cd.weight_kg[c]),
+            float(cd.liquid_fraction[c]),
+        )
+        for what, load, limit in problems:
+            if what == "kw":
+                msg = (
+                    f"{where}: cluster {cluster.cluster} rack {_kw(load)} kW > max_rack_kw "
+                    f"{_kw(limit)}"
+                )
+            elif what == "kg":
+                msg = (
+                    f"{where}: cluster {cluster.cluster} rack {_kw(load)} kg > max_rack_kg "
+                    f"{_kw(limit)}"
+                )
+            else:
+                msg = (
+                    f"{where}: cluster {cluster.cluster} needs liquid (liquid_fraction "
+                    f"{load:g}) but the row has none"
+                )
+            out.append(Violation("fit", where, load, limit, None, msg))
+    return out
+
+
+def _check_demand(site: Site, placed: np.ndarray) -> list[Violation]:
+    out = []
+    for i, c in enumerate(site.demand):
+        n = int(placed[i])
+        if n < c.min_racks:
+            out.append(
+                Violation(
+                    "demand",
+                    c.cluster,
+                    float(n),
+                    float(c.min_racks),
+                    None,
+                    f"{c.cluster}: {n} racks < min_racks {c.min_racks}",
+                )
+            )
+        if c.max_racks is not None and n > c.max_racks:
+            out.append(
+                Violation(
+                    "demand",
+                    c.cluster,
+                    float(n),
+                    float(c.max_racks),
+                    None,
+                    f"{c.cluster}: {n} racks > max_racks {c.max_racks}",
+                )
+            )
+    return out
+
+
+def _check_colocation(site: Site, counts: _Counts) -> list[Violation]:
+    out = []
+    for i, c in enumerate(site.demand):
+        if c.colocate not in ("hall", "pod"):
+            continue
+        rows = [site.rows[r] for r in counts.row_idx[counts.cluster_idx == i]]
+        if not rows:
+            continue
+        if c.colocate == "hall":
+            halls = list(dict.fromkeys(r.hall for r in rows))
+            if len(halls) > 1:
+                out.append(
+                    Violation(
+                        "colocation",
+                        c.cluster,
+                        float(len(halls)),
+                        1.0,
+                        None,
+                        f"{c.cluster}: racks in {len(halls)} halls "
+                        f"({', '.join(halls)}), colocate=hall allows 1",
+                    )
+                )
+            continue
+        pods = list(dict.fromkeys(r.pod for r in rows if r.pod))
+        if len(pods) > 1:
+            out.append(
+                Violation(
+                    "colocation",
+                    c.cluster,
+                    float(len(pods)),
+                    1.0,
+                    None,
+                    f"{c.cluster}: racks in {len(pods)} pods "
+                    f"({', '.join(pods)}), colocate=pod allows 1",
+                )
+            )
+        sel = counts.cluster_idx == i
+        outside = int(
+            sum(
+                n
+                for r, n in zip(counts.row_idx[sel], counts.racks[sel], strict=True)
+                if not site.rows[r].pod
+            )
+        )
+        if outside:
+            out.append(
+                Violation(
+                    "colocation",
+                    c.cluster,
+                    float(outside),
+                    0.0,
+                    None,
+                    f"{c.cluster}: {outside} racks in rows without a pod, colocate=pod allows 0",
+                )
+            )
+    return out
+
+
+def _heat_by_hall(site: Site, counts: _Counts, cd: _ClusterData) -> dict[tuple[str, str], float]:
+    heat: dict[tuple[str, str], float] = {}
+    for r, c, n in zip(counts.row_idx, counts.cluster_idx, counts.racks, strict=True):
+        hall = site.rows[r].hall
+        liquid = n * cd.design_kw[c] * cd.liquid_fraction[c]
+        air = n * cd.design_kw[c] * (1.0 - cd.liquid_fraction[c])
+        heat[(hall, "air")] = heat.get((hall, "air"), 0.0) + float(air)
+        heat[(hall, "liquid")] = heat.get((hall, "liquid"), 0.0) + float(liquid)
+    return heat
+
+
+def _check_cooling(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+    heat = _heat_by_hall(site, counts, cd)
+    cap = _cooling_capacity(site)
+    halls = list(dict.fromkeys(r.hall for r in site.rows))
+    out = []
+    for hall in halls:
+        for medium in ("air", "liquid"):
+            load, limit = heat.get((hall, medium), 0.0), cap.get((hall, medium), 0.0)
+            if exceeds(load, limit):
+                where = f"hall {hall} {medium}"
+                out.append(
+                    Violation(
+                        "cooling",
+                        where,
+                        load,
+                        limit,
+                        None,
+                        f"{where}: {_kw(load)} kW of heat > capacity {_kw(limit)} kW",
+                    )
+                )
+    return out
+
+
+def _check_network(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+    used: dict[str, float] = {}
+    for r, c, n in zip(counts.row_idx, counts.cluster_idx, counts.racks, strict=True):
+        pod = site.rows[r].pod
+        if pod:
+            used[pod] = used.get(pod, 0.0) + float(n * cd.ports[c])
+    ports = {p.pod: float(p.ports) for p in site.pods}
+    out = []
+    for pod, load in used.items():
+        limit = ports.get(pod, 0.0)
+        if exceeds(load, limit):
+            out.append(
+                Violation(
+                    "network",
+                    pod,
+                    load,
+                    limit,
+                    None,
+                    f"pod {pod}: {load:,.0f} ports > {limit:,.0f} available",
+                )
+            )
+    return out
+
+
+def _row_kw(site: Site, counts: _Counts, cd: _ClusterData) -> np.ndarray:
+    return np.bincount(
+        counts.row_idx,
+        weights=counts.racks * cd.design_kw[counts.cluster_idx],
+        minlength=len(site.rows),
+    ).astype(float)
+
+
+def _check_power(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+    inc = _power_incidence(site)
+    loads = _device_loads(inc, _row_kw(site, counts, cd))
+    over_normal = _exceeds_array(loads.normal_kw, inc.limit_kw)
+    over_worst = _exceeds_array(loads.worst_kw, inc.limit_kw) & (loads.worst_failure >= 0)
+    out = []
+    for d in np.flatnonzero(over_normal | over_worst):
+        dev, limit = inc.device_ids[d], float(inc.limit_kw[d])
+        if over_normal[d]:
+            load = float(loads.normal_kw[d])
+            out.append(
+                Violation(
+                    "power",
+                    dev,
+                    load,
+                    limit,
+                    None,
+                    f"{dev}: {_kw(load)} kW in normal operation > limit {_kw(limit)} kW",
+                )
+            )
+        if over_worst[d]:
+            load, failed = float(loads.worst_kw[d]), inc.device_ids[loads.worst_failure[d]]
+            out.append(
+                Violation(
+                    "power",
+                    dev,
+                    load,
+                    limit,
+                    failed,
+                    f"{dev}: {_kw(load)} kW after {failed} fails > limit {_kw(limit)} kW",
+                )
+            )
+    return out
+
+
+def grid_kw(site: Site, placements: pd.DataFrame) -> float:
+    """The plan's draw from the grid at `design_temp_c`: IT + cooling overhead + fixed."""
+    _, counts = _read_placements(site, placements)
+    return _grid_kw(site, counts, _cluster_data(site))
+
+
+def _grid_kw(site: Site, counts: _Counts, cd: _ClusterData) -> float:
+    air_oh, liquid_oh = _overhead_at_design(site)
+    c, n = counts.cluster_idx, counts.racks
+    it = float(np.sum(n * cd.design_kw[c]))
+    liquid = float(np.sum(n * cd.design_kw[c] * cd.liquid_fraction[c]))
+    air = float(np.sum(n * cd.design_kw[c] * (1.0 - cd.liquid_fraction[c])))
+    return it + air * air_oh + liquid * liquid_oh + site.fixed_overhead_kw
+
+
+def _check_grid(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+    load = _grid_kw(site, counts, cd)
+    limit = site.grid_limit_kw + site.onsite_firm_kw
+    if not exceeds(load, limit):
+        return []
+    return [
+        Violation(
+            "grid",
+            "site",
+            load,
+            limit,
+            None,
+            f"site: {_kw(load)} kW from the grid at {site.design_temp_c:g} °C > "
+            f"limit {_kw(limit)} kW (grid {_kw(site.grid_limit_kw)} + on-site "
+            f"{_kw(site.onsite_firm_kw)})",
+        )
+    ]
+
+
+# -- public API -------------------------------------------------------------------------------
+
+
+def verify(site: Site, placements: pd.DataFrame) -> list[Violation]:
+    """Every violation of the contract's rules §1-7 by `placements` (empty: the plan is valid).
+
+    `placements` has one line per rack with columns `hall,row,position,cluster,model`.
+    Lines naming an unknown row or cluster are reported under `placement` and left out of
+    the other checks; a line whose model differs from its cluster's is reported and then
+    counted as a rack of the cluster's model. Violations come in rule order (see `RULES`),
+    then in the order of the site's tables. For power, each overloaded device gets at most
+    two violations: normal operation (`failure=None`), and the failure that loads it most,
+    when that is more than its normal load.
+    """
+    out, counts = _read_placements(site, placements)
+    cd = _cluster_data(site)
+    placed = np.bincount(counts.cluster_idx, weights=counts.racks, minlength=len(site.demand))
+    out += _check_space(site, counts)
+    out += _check_fit(site, counts, cd)
+    out += _check_demand(site, placed)
+    out += _check_colocation(site, counts)
+    out += _check_cooling(site, counts, cd)
+    out += _check_network(site, counts, cd)
+    out += _check_power(site, counts, cd)
+    out += _check_grid(site, counts, cd)
+    return out
+
+
+def power_loads(site: Site, placements: pd.DataFrame) -> pd.DataFrame:
+    """Per device (site order): `device, normal_kw, worst_kw, worst_failure, limit_kw`.
+
+    `worst_kw` is the most the device carries in normal operation or after any single
+    device failure; `worst_failure` names that failure (`None` when the worst is normal
+    operation). Lines of `placements` that name an unknown row or cluster are ignored.
+    """
+    _, counts = _read_placements(site, placements)
+    inc = _power_incidence(site)
+    loads = _device_loads(inc, _row_kw(site, counts, _cluster_data(site)))
+    failure = [inc.device_ids[x] if x >= 0 else None for x in loads.worst_failure]
+    return pd.DataFrame(
+        {
+            "device": pd.Series(inc.device_ids, dtype=object),
+            "normal_kw": loads.normal_kw,
+            "worst_kw": loads.worst_kw,
+            "worst_failure": pd.Series(failure, dtype=object),
+            "limit_kw": inc.limit_kw,
+        }
+    )
