@@ -1,0 +1,299 @@
+"""The `rackfit` command line. Turns exceptions into one-line `error:` messages and the
+contract's exit codes: 0 written, 1 internal error, 2 bad input or usage, 3 infeasible,
+4 time limit without a plan, 5 `check` found violations."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from optimizer.errors import RackfitError, SiteError, UsageError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _err(text: str) -> None:
+    click.echo(f"error: {text}", err=True)
+
+
+def _warn(text: str) -> None:
+    click.echo(f"warning: {text}", err=True)
+
+
+def handles_errors(func: F) -> F:
+    """Run a command; map rackfit's errors to messages and exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except SiteError as exc:
+            for issue in exc.issues:
+                _err(str(issue))
+            code = exc.exit_code
+        except RackfitError as exc:
+            _err(str(exc))
+            code = exc.exit_code
+        except KeyboardInterrupt:
+            _err("interrupted; nothing was written and earlier outputs are unchanged")
+            code = EXIT_INTERNAL
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:  # a bug: say so, in one line unless --debug
+            if debug:
+                traceback.print_exc()
+            _err(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for details")
+            code = EXIT_INTERNAL
+        if debug and code != EXIT_INTERNAL:
+            traceback.print_exc()
+        sys.exit(code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show the Python traceback of an error.")
+@click.version_option(package_name="rackfit")
+def main(debug: bool) -> None:
+    """rackfit: place GPU racks in a data center under power (N-1), cooling, network and
+    grid limits, proven optimal with a MILP (Pyomo + HiGHS).
+
+    A SITE is a folder of CSV tables plus site.yaml, or one .xlsx workbook (see
+    docs/site-format.md). Exit codes: 0 done, 1 internal error, 2 bad input or usage,
+    3 infeasible site, 4 time limit before any plan, 5 check found violations.
+    """
+
+
+# -- validate ----------------------------------------------------------------------------
+@main.command()
+@click.argument("site", type=click.Path(path_type=Path))
+@handles_errors
+def validate(site: Path) -> None:
+    """Load SITE and check every rule of the format; print errors and warnings. Solves
+    nothing. Exit 0 when the site is usable (warnings allowed), 2 otherwise."""
+    from optimizer.loaders import load_site_with_warnings
+
+    loaded, warnings = load_site_with_warnings(site)
+    for w in warnings:
+        _warn(str(w))
+    positions = sum(r.positions for r in loaded.rows)
+    click.echo(
+        f"{site}: valid: {len(loaded.halls)} halls, {len(loaded.rows)} rows, {positions:,} "
+        f"positions, {len(loaded.devices)} power devices, {len(loaded.pods)} pods, "
+        f"{len(loaded.demand)} clusters, {len(warnings)} warnings"
+    )
+
+
+# -- plan --------------------------------------------------------------------------------
+def _solve_options(func: F) -> F:
+    options = [
+        click.option("--objective", type=click.Choice(["gpus", "cost"]), default=None,
+                     help="Override the site's objective: gpus (most value-weighted GPUs) or "
+                          "cost (meet every min_racks at least capex + a year of energy)."),
+        click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1),
+                     default=300.0, show_default=True, help="Seconds the solver may run."),
+        click.option("--mip-gap", type=click.FloatRange(min=0.0, max=1.0), default=1e-4,
+                     show_default=True,
+                     help="Stop when the plan is proven within this relative gap of optimal."),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="Solver threads (default: HiGHS decides)."),
+        click.option("--grid-mw", type=click.FloatRange(min=0.0), default=None,
+                     help="Replace the site's grid_limit_kw with this many MW "
+                          "(onsite_firm_kw still adds)."),
+        click.option("--strategy", type=click.Choice(["auto", "plain"]), default="auto",
+                     show_default=True,
+                     help="auto: heuristic start + surrogate bound + HiGHS; plain: HiGHS alone."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.argument("site", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("plan"),
+              show_default=True,
+              help="A folder (CSV tables, summary.json, plan.xlsx, pictures) or a FILE.xlsx.")  # fmt: skip
+@_solve_options
+@click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Also show the solver's own log.")
+@handles_errors
+def plan(
+    site: Path, out: Path, objective: str | None, time_limit_s: float, mip_gap: float,
+    threads: int | None, grid_mw: float | None, strategy: str, quiet: bool, verbose: bool,
+) -> None:  # fmt: skip
+    """Solve SITE and write the plan to --out.
+
+    Prints each stage with its time (load, checks, build, solve, verify, write), live
+    progress for longer solves, and a summary: GPUs and racks per cluster, binding limits with
+    their marginal values, and the gain over first fit. A plan stopped by the time limit is
+    written with a warning (exit 0); no plan at all exits 4; an infeasible site exits 3 and
+    names the limits in conflict.
+    """
+    import time
+
+    from optimizer.api import plan as make_plan
+    from optimizer.export import write_plan
+    from optimizer.solve import Progress
+
+    began = time.perf_counter()
+
+    def on_stage(name: str, seconds: float) -> None:
+        if not quiet:
+            click.echo(f"  {name:<16}{seconds:8.2f} s", err=True)
+
+    def on_progress(p: Progress) -> None:
+        if quiet or p.time_s < 1.0:
+            return
+        bound = "-" if p.bound is None else f"{p.bound:,.1f}"
+        gap = "-" if p.gap is None else f"{100 * p.gap:.3f}%"
+        click.echo(
+            f"  solving {p.time_s:7.1f} s   plan {p.incumbent:,.1f}   bound {bound}   gap {gap}",
+            err=True,
+        )
+
+    if not quiet:
+        click.echo(f"rackfit plan {site}", err=True)
+    result = make_plan(
+        site, objective=objective, time_limit_s=time_limit_s, mip_gap=mip_gap,
+        threads=threads, grid_mw=grid_mw, strategy=strategy, verbose=verbose,
+        on_stage=on_stage, on_progress=on_progress,
+    )  # fmt: skip
+    from optimizer.checks import site_warnings
+
+    for w in site_warnings(result.site):
+        if not quiet:
+            _warn(str(w))
+    write_began = time.perf_counter()
+    write_plan(result, out)
+    on_stage("write", time.perf_counter() - write_began)
+    if result.status == "time_limit":
+        gap = result.summary.get("mip_gap")
+        _warn(
+            f"the time limit stopped the solver: the plan is feasible and verified but only "
+            f"proven within {100 * (gap or 0):.3f}% of the optimum (bound "
+            f"{result.summary.get('bound')}); raise --time-limit to close the gap"
+        )
+    if not quiet:
+        click.echo(_summary_text(result, out, time.perf_counter() - began))
+
+
+def _summary_text(result: Any, out: Path, total_s: float) -> str:
+    from optimizer.report import summary_lines
+
+    return "\n".join(summary_lines(result, out, total_s))
+
+
+# -- check -------------------------------------------------------------------------------
+@main.command()
+@click.argument("site", type=click.Path(path_type=Path))
+@click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path))
+@handles_errors
+def check(site: Path, plan_path: Path) -> None:
+    """Re-check PLAN against every constraint of SITE and list each violation.
+
+    PLAN is a plan folder, a plan workbook, or a placements.csv (hand-edited or not).
+    Exit 0 when the plan holds, 5 when anything is violated."""
+    from optimizer.export import read_plan_placements
+    from optimizer.loaders import load_site
+    from optimizer.verify import verify
+
+    loaded = load_site(site)
+    placements = read_plan_placements(plan_path)
+    violations = verify(loaded, placements)
+    gpus = sum(loaded.model_by_id[m].gpus for m in placements["model"] if m in loaded.model_by_id)
+    if not violations:
+        click.echo(f"{plan_path}: OK: {len(placements):,} racks, {gpus:,} GPUs; every limit "
+                   "holds in normal operation and after any single device failure")  # fmt: skip
+        return
+    for v in violations:
+        click.echo(f"violation: [{v.rule}] {v.message}")
+    click.echo(f"{plan_path}: {len(violations)} violation(s)", err=True)
+    sys.exit(EXIT_VIOLATIONS)
+
+
+# -- models ------------------------------------------------------------------------------
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="How to print the library.")
+@click.option("--sources", is_flag=True, help="Also show where every number comes from.")
+@handles_errors
+def models(fmt: str, sources: bool) -> None:
+    """List the hardware library (models/): GPUs, design and typical kW, liquid share,
+    weight, ports and price of each rack model. A site's models.csv adds to it or
+    overrides it by `model`."""
+    from optimizer.library import library_table
+
+    table = library_table()
+    if not sources:
+        table = table.drop(columns=["sources"])
+    if fmt == "csv":
+        click.echo(table.to_csv(index=False, lineterminator="\n"), nl=False)
+    elif fmt == "json":
+        click.echo(table.to_json(orient="records", indent=2))
+    else:
+        with_width = table.drop(columns=["name"]) if not sources else table
+        click.echo(with_width.to_string(index=False))
+
+
+# -- init --------------------------------------------------------------------------------
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@handles_errors
+def init(directory: Path) -> None:
+    """Write a small, valid, commented example site to DIRECTORY to start from."""
+    from optimizer.export import _write_atomically
+
+    template = Path(__file__).parent / "templates" / "starter"
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise UsageError(f"{directory} already exists and is not empty; choose a new folder")
+    if directory.exists():
+        directory.rmdir()
+
+    def fill(tmp: Path) -> None:
+        shutil.copytree(template, tmp / directory.name)
+
+    _write_atomically(directory, fill)
+    click.echo(f"wrote a starter site to {directory}; next: rackfit validate {directory}")
+
+
+# -- convert -----------------------------------------------------------------------------
+@main.command()
+@click.argument("site", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@handles_errors
+def convert(site: Path, out: Path) -> None:
+    """Convert SITE between a folder and a workbook: OUT ending in .xlsx writes a workbook
+    (one sheet per table, a `site` sheet of key,value), anything else a folder. Every cell
+    is carried over, so both load to the same site."""
+    from optimizer.convert import convert_site
+
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        raise UsageError(f"{out} already exists; choose a new name")
+    direction = convert_site(site, out)
+    click.echo(f"wrote the site as a {direction}: {out}")
+
+
+def _register_studies() -> None:
+    from optimizer.studies_cli import batch, sweep
+
+    main.add_command(sweep)
+    main.add_command(batch)
+
+
+_register_studies()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

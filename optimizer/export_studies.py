@@ -1,0 +1,100 @@
+"""Writers for studies: a sweep folder (sweep.csv, sweep.png, sweep.xlsx) and a batch folder
+(results.csv, results.xlsx). Writers only write; the numbers come from sweep.py / batch.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from optimizer.errors import UsageError  # noqa: E402
+from optimizer.export import _write_atomically  # noqa: E402
+
+
+def _check_replaceable_folder(out: Path, marker: str) -> None:
+    """Only an empty folder or one this command wrote before (it holds `marker`) is replaced."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
+        raise UsageError(f"{out} exists and is not an earlier output (no {marker}); "
+                         "choose another --out")
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+
+
+def _xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name=sheet, index=False)
+        ws = writer.sheets[sheet]
+        ws.freeze_panes = "A2"
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for k, column in enumerate(frame.columns, start=1):
+            width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+            ws.column_dimensions[get_column_letter(k)].width = min(width + 2, 60)
+
+
+def sweep_figure(frame: pd.DataFrame) -> plt.Figure:
+    """GPUs against supply MW, one line per design temperature; where the set of binding
+    limits changes, the new set is annotated."""
+    fig, ax = plt.subplots(figsize=(10, 6), dpi=100)
+    for temp, part in frame.groupby("design_temp_c", sort=True):
+        ok = part[part["gpus"].notna()]
+        ax.plot(ok["supply_mw"], ok["gpus"], marker="o", label=f"design {temp:g} °C")
+        previous = None
+        for _, r in ok.iterrows():
+            binding = r["binding"] if isinstance(r["binding"], str) else ""
+            families = ",".join(sorted({b.split("(")[0] for b in binding.split(";") if b}))
+            if families != previous:
+                ax.annotate(families or "none", (r["supply_mw"], r["gpus"]), fontsize=8,
+                            textcoords="offset points", xytext=(4, -12))  # fmt: skip
+                previous = families
+        bad = part[part["gpus"].isna()]
+        if len(bad):
+            ax.scatter(bad["supply_mw"], [0] * len(bad), marker="x", color="red",
+                       label="infeasible / no plan")  # fmt: skip
+    ax.set_xlabel("grid + firm on-site supply (MW)")
+    ax.set_ylabel("GPUs placed")
+    ax.set_title("GPUs against supply; labels: limits that bind from that point on")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def write_sweep(frame: pd.DataFrame, out: Path) -> Path:
+    """A sweep folder: sweep.csv, sweep.png, sweep.xlsx (atomic)."""
+    _check_replaceable_folder(out, marker="sweep.csv")
+
+    def fill(tmp: Path) -> None:
+        folder = tmp / out.name
+        folder.mkdir()
+        _csv(frame, folder / "sweep.csv")
+        _xlsx(frame, folder / "sweep.xlsx", "sweep")
+        fig = sweep_figure(frame)
+        fig.savefig(folder / "sweep.png")
+        plt.close(fig)
+
+    _write_atomically(out, fill)
+    return out
+
+
+def write_batch(frame: pd.DataFrame, out: Path) -> Path:
+    """A batch folder: results.csv and results.xlsx (atomic)."""
+    _check_replaceable_folder(out, marker="results.csv")
+
+    def fill(tmp: Path) -> None:
+        folder = tmp / out.name
+        folder.mkdir()
+        _csv(frame, folder / "results.csv")
+        _xlsx(frame, folder / "results.xlsx", "results")
+
+    _write_atomically(out, fill)
+    return out

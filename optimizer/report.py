@@ -1,0 +1,68 @@
+"""The terminal summary of a plan: text lines, no files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from optimizer.plan import Plan
+
+MARGINAL_UNITS = {"power": "GPU-value/kW", "cooling": "GPU-value/kW", "pods": "GPU-value/port",
+                  "rows": "GPU-value/position", "grid": "GPU-value/kW"}  # fmt: skip
+
+
+def binding_limits(plan: Plan, most: int = 8) -> list[tuple[str, str, float, float]]:
+    """(kind, where, utilization, marginal value) of the binding limits, largest marginal
+    value first."""
+    found: list[tuple[str, str, float, float]] = []
+    for _, r in plan.power[plan.power["binding"]].iterrows():
+        when = "normal" if r["worst_failure"] is None else f"after {r['worst_failure']} fails"
+        found.append(("power", f"{r['device']} ({when})", r["utilization"], r["marginal_value"]))
+    for _, r in plan.cooling[plan.cooling["binding"]].iterrows():
+        found.append(("cooling", f"{r['hall']} {r['medium']}", r["utilization"], r["marginal_value"]))
+    for _, r in plan.pods[plan.pods["binding"]].iterrows():
+        found.append(("pods", str(r["pod"]), r["utilization"], r["marginal_value"]))
+    for _, r in plan.grid[plan.grid["binding"]].iterrows():
+        found.append(("grid", "site supply", r["utilization"], r["marginal_value"]))
+    full_rows = plan.rows[plan.rows["binding"]]
+    if len(full_rows):
+        found.append(("rows", f"{len(full_rows)} full rows", 1.0, float(full_rows["marginal_value"].sum())))
+    found.sort(key=lambda t: (-abs(t[3]), t[0], t[1]))
+    return found[:most]
+
+
+def summary_lines(plan: Plan, out: Path | None = None, total_s: float | None = None) -> list[str]:
+    s = plan.summary
+    objective = s["objective"]
+    shown_objective = (f"{objective:,.0f} USD" if s["objective_name"] == "cost"
+                       else f"{objective:,.1f} value-weighted GPUs")  # fmt: skip
+    gap = s.get("mip_gap")
+    lines = [
+        "",
+        f"{s['site']}: {s['status']}  {shown_objective}  "
+        f"(gap {100 * (gap or 0):.4f}%, bound {s.get('bound')} from {s.get('bound_source')})",
+        f"  {s['gpus']:,} GPUs in {s['racks']:,} racks, {s['design_kw']:,.0f} kW design load",
+    ]
+    base = s.get("baseline_gpus")
+    if base is not None:
+        gain = s["gpus"] - base
+        pct = f" ({100 * gain / base:+.1f}%)" if base else ""
+        lines.append(f"  first fit (a DCIM tool's answer) places {base:,} GPUs: "
+                     f"{gain:+,} GPUs{pct} with rackfit")  # fmt: skip
+    lines.append("")
+    lines.append(f"  {'cluster':<18}{'model':<28}{'placed':>8}{'asked':>14}{'GPUs':>10}  limited by")
+    for _, c in plan.clusters.iterrows():
+        hi = "-" if c["max_racks"] is None or str(c["max_racks"]) == "<NA>" else str(c["max_racks"])
+        asked = f"{c['min_racks']}..{hi}"
+        lines.append(f"  {str(c['cluster']):<18}{str(c['model']):<28}{c['placed_racks']:>8,}"
+                     f"{asked:>14}{c['gpus']:>10,}  {c['limited_by']}")  # fmt: skip
+    binding = binding_limits(plan)
+    if binding:
+        lines.append("")
+        lines.append("  binding limits (marginal value from the LP relaxation's duals):")
+        for kind, where, util, value in binding:
+            lines.append(f"    {kind:<8}{where:<44}{100 * util:7.1f}%   "
+                         f"{value:,.4g} {MARGINAL_UNITS[kind]}")  # fmt: skip
+    if out is not None:
+        lines.append("")
+        lines.append(f"  written to {out}" + (f" in {total_s:.1f} s" if total_s else ""))
+    return lines

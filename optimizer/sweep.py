@@ -1,0 +1,174 @@
+"""Grid-limit studies: GPUs against MW, solved point by point on one model.
+
+The model is built and handed to HiGHS once; each point changes only the bound of the grid
+row (supply = grid MW x 1,000 + on-site firm kW) and is warm-started from the previous plan,
+which stays feasible as the supply grows (points are solved in increasing supply). Points
+that change the design temperature change the grid row's coefficients, so those rebuild.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer import verify
+from optimizer.api import resolve_site
+from optimizer.errors import InternalError, UsageError
+from optimizer.formulation import build_model
+from optimizer.layout import placements_from_counts
+from optimizer.results import racks_by_place, row_state
+from optimizer.schema import Site
+from optimizer.solve import Compiled, SolveOptions, Solver, compile_model, relaxation_duals
+
+SWEEP_COLUMNS = [
+    "grid_mw", "onsite_mw", "design_temp_c", "supply_mw", "status", "objective", "gpus",
+    "racks", "mip_gap", "bound", "marginal_gpus_per_mw", "gpus_per_mw_step", "binding",
+    "solve_s",
+]  # fmt: skip
+
+
+def parse_range(text: str, name: str) -> list[float]:
+    """`A:B:STEP` -> [A, A+STEP, ..., B] (both ends included); `A` -> [A]; `A,B,C` -> list."""
+    try:
+        if "," in text:
+            return [float(v) for v in text.split(",") if v.strip()]
+        parts = [float(v) for v in text.split(":")]
+    except ValueError:
+        raise UsageError(f"{name} must be A:B:STEP, A,B,C or a number, got '{text}'") from None
+    if len(parts) == 1:
+        return parts
+    if len(parts) != 3:
+        raise UsageError(f"{name} must be A:B:STEP, got '{text}'")
+    a, b, step = parts
+    if step <= 0 or b < a:
+        raise UsageError(f"{name} needs A <= B and STEP > 0, got '{text}'")
+    n = int(np.floor((b - a) / step + 1e-9))
+    values = [a + k * step for k in range(n + 1)]
+    if values[-1] < b - 1e-9:
+        values.append(b)
+    if len(values) > 1000:
+        raise UsageError(f"{name} gives {len(values)} points; at most 1,000")
+    return [round(v, 9) for v in values]
+
+
+def _binding_summary(m: Any, model: Compiled, x: np.ndarray) -> str:
+    state = row_state(m, model, x)
+    fams: Counter[str] = Counter()
+    for k in np.flatnonzero(state.tight):
+        if state.families[k] in ("power", "cooling", "network", "grid", "space"):
+            fams[state.families[k]] += 1
+    return ";".join(f"{f}({n})" if f != "grid" else f for f, n in sorted(fams.items()))
+
+
+def _point_row(
+    m: Any, model: Compiled, site: Site, solver: Solver, grid_row: int, x_prev: np.ndarray | None,
+    options: SolveOptions,
+) -> tuple[dict[str, Any], np.ndarray | None]:  # fmt: skip
+    began = time.perf_counter()
+    solution = solver.solve(start=x_prev)
+    row: dict[str, Any] = {"status": solution.status, "solve_s": time.perf_counter() - began}
+    if solution.x is None:
+        row["status"] = "infeasible" if solution.status == "infeasible" else "no_plan"
+        return row, None
+    x = solution.x
+    racks = racks_by_place(m, model, x)
+    placements = placements_from_counts(site, racks)
+    violations = verify.verify(site, placements)
+    if violations:
+        raise InternalError(f"sweep point fails the independent check: {violations[0].message}")
+    duals = relaxation_duals(solver.model, options)
+    row.update(
+        status="optimal" if solution.status == "optimal" else "time_limit",
+        objective=solution.objective,
+        gpus=int(sum(m.index.model(p).gpus * n for p, n in racks.items())),
+        racks=int(sum(racks.values())),
+        mip_gap=solution.mip_gap,
+        bound=solution.bound,
+        marginal_gpus_per_mw=None if duals is None else float(duals[grid_row]) * 1000.0,
+        binding=_binding_summary(m, model, x),
+    )
+    return row, x
+
+
+def sweep(
+    site_or_path: Site | str,
+    grid_mw: Sequence[float] | None = None,
+    onsite_mw: Sequence[float] | None = None,
+    design_temp_c: Sequence[float] | None = None,
+    *,
+    objective: str | None = None,
+    time_limit_s: float = 120.0,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+) -> pd.DataFrame:
+    """Solve the site at every combination of the given values; one row per point, in
+    increasing (design temperature, grid MW, on-site MW) order. Omitted axes keep the site's
+    value. Each point replaces grid_limit_kw with MW x 1,000; onsite_firm_kw still adds."""
+    base = resolve_site(site_or_path, objective=objective)
+    grids = list(grid_mw) if grid_mw else [base.grid_limit_kw / 1000.0]
+    onsites = list(onsite_mw) if onsite_mw else [base.onsite_firm_kw / 1000.0]
+    temps = list(design_temp_c) if design_temp_c else [base.design_temp_c]
+    options = SolveOptions(time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
+    rows: list[dict[str, Any]] = []
+    for temp in sorted(temps):
+        site = base.with_updates(design_temp_c=float(temp))
+        m = build_model(site)
+        model = compile_model(m)
+        grid_row = next(k for k, c in enumerate(model.constraints) if c.parent_component().name == "grid")
+        solver = Solver(model, options)
+        points = sorted(itertools.product(grids, onsites), key=lambda gs: (gs[0] + gs[1], gs))
+        x_prev = None
+        for g, o in points:
+            supply_kw = g * 1000.0 + o * 1000.0
+            point_site = site.with_updates(grid_limit_kw=g * 1000.0, onsite_firm_kw=o * 1000.0)
+            solver.set_row_upper(grid_row, supply_kw - site.fixed_overhead_kw)
+            row, x = _point_row(m, model, point_site, solver, grid_row, x_prev, options)
+            if x is not None:
+                x_prev = x
+            row.update(grid_mw=g, onsite_mw=o, design_temp_c=float(temp),
+                       supply_mw=g + o)  # fmt: skip
+            rows.append(row)
+    frame = pd.DataFrame(rows).reindex(columns=SWEEP_COLUMNS)
+    frame = frame.sort_values(["design_temp_c", "supply_mw", "grid_mw"], kind="stable")
+    frame["gpus_per_mw_step"] = _steps(frame)
+    return frame.reset_index(drop=True)
+
+
+def _steps(frame: pd.DataFrame) -> list[float | None]:
+    """GPUs gained per MW since the previous point at the same temperature."""
+    out: list[float | None] = []
+    prev: dict[float, tuple[float, float]] = {}
+    for _, r in frame.iterrows():
+        t = r["design_temp_c"]
+        gpus = r["gpus"]
+        if t in prev and pd.notna(gpus) and r["supply_mw"] > prev[t][0]:
+            out.append((gpus - prev[t][1]) / (r["supply_mw"] - prev[t][0]))
+        else:
+            out.append(None)
+        if pd.notna(gpus):
+            prev[t] = (r["supply_mw"], gpus)
+    return out
+
+
+def rebuild_sweep(site_or_path: Site | str, grid_mw: Iterable[float], **kw: Any) -> pd.DataFrame:
+    """The same points, each built and solved from scratch (for measuring the speed-up)."""
+    from optimizer.api import plan
+    from optimizer.errors import InfeasibleError
+
+    rows = []
+    for g in grid_mw:
+        began = time.perf_counter()
+        try:
+            p = plan(site_or_path, grid_mw=g, strategy="plain", marginal_values=False, **kw)
+            rows.append({"grid_mw": g, "status": p.status, "gpus": p.summary["gpus"],
+                         "objective": p.summary["objective"],
+                         "solve_s": time.perf_counter() - began})  # fmt: skip
+        except InfeasibleError:
+            rows.append({"grid_mw": g, "status": "infeasible", "solve_s": time.perf_counter() - began})
+    return pd.DataFrame(rows)
