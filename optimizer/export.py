@@ -1,0 +1,865 @@
+"""Writes a `Plan` to disk — a plan folder or one workbook — and reads placements back.
+
+Writers only write: every number comes from the Plan, which results.py filled. What happens
+here is presentation: rounding, number formats, colours, pictures, and moving the finished
+output into place so that a failed or interrupted write never leaves half a plan behind.
+
+A plan folder (`write_plan(plan, Path("out"))`) holds:
+
+    placements.csv  summary.json  clusters.csv  power.csv  cooling.csv  pods.csv  rows.csv
+    grid.csv  plan.xlsx  floor-<hall>.png (one per hall)  utilization.png
+
+`write_plan(plan, Path("plan.xlsx"))` writes only the workbook. docs/outputs.md explains
+every file and column.
+
+Determinism: the CSVs and summary.json are byte-identical for equal plans. Floats are
+rounded to `FLOAT_DECIMALS`, lines end in `\\n`, summary keys come in a fixed order, and every
+timing is in the one field `timings_s`.
+
+Pictures are drawn on `matplotlib.figure.Figure` objects with the Agg canvas, never through
+pyplot, so importing this module does not change the backend of a notebook or a GUI.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import BoundaryNorm, ListedColormap, to_hex
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+from openpyxl import Workbook
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from optimizer.errors import Issue, SiteError, UsageError
+from optimizer.plan import PLACEMENT_COLUMNS, Plan
+
+# -- output conventions ----------------------------------------------------------------------
+FLOAT_DECIMALS = 6  # every float in the CSVs, summary.json and the workbook
+TIMING_DECIMALS = 3
+WORKBOOK_NAME = "plan.xlsx"
+SUMMARY_NAME = "summary.json"
+UTILIZATION_PICTURE = "utilization.png"
+SUMMARY_SHEET = "Summary"
+# summary.json: these keys first, in this order, then the others alphabetically, timings last.
+SUMMARY_FIRST_KEYS = (
+    "site",
+    "status",
+    "objective_name",
+    "objective",
+    "gpus",
+    "racks",
+    "mip_gap",
+    "bound",
+    "baseline_gpus",
+    "gain_over_baseline_gpus",
+)
+TIMINGS_KEY = "timings_s"
+# Count columns: written as whole numbers even when a missing value made them float.
+COUNT_COLUMNS = frozenset(
+    {
+        "position",
+        "min_racks",
+        "max_racks",
+        "placed_racks",
+        "gpus",
+        "ports",
+        "ports_used",
+        "positions",
+        "racks",
+    }
+)
+# Utilization colours (workbook and pictures): green below AMBER, amber below RED, red from RED.
+AMBER_UTILIZATION = 0.8
+RED_UTILIZATION = 0.999  # the contract's `binding`: utilization >= 99.9%
+GREEN_HEX, AMBER_HEX, RED_HEX = "C6EFCE", "FFEB9C", "FFC7CE"  # Excel's good / neutral / bad
+BAR_GREEN, BAR_AMBER, BAR_RED = "#4caf50", "#f0a30a", "#d9534f"
+EMPTY_POSITION = "#dddddd"
+
+# -- picture sizes ---------------------------------------------------------------------------
+DPI = 100
+FIGURE_WIDTH_IN = 12.0
+MAX_FIGURE_HEIGHT_IN = 20.0
+TOP_N = 30  # bars per section of the utilization picture
+MAX_ROW_LABELS = 60
+MAX_LEGEND_ENTRIES = 30
+MAX_COLUMN_WIDTH = 60
+
+_NUMBER_FORMATS = {"kw": "#,##0.0", "count": "#,##0", "share": "0.0%"}
+
+
+# ============================================================================================
+# Writing a plan
+# ============================================================================================
+def write_plan(plan: Plan, out: Path) -> Path:
+    """Write `plan` to `out` and return `out`.
+
+    `out` ending in `.xlsx`: the workbook only. Anything else: a plan folder (see the module
+    docstring). Everything is written to a temporary sibling of `out` first and moved into
+    place at the end; on any exception (Ctrl-C included) the temporary output is removed and
+    a previous `out` is left as it was. An existing folder is only replaced if it is empty or
+    holds a plan (`summary.json` or `placements.csv`), never an unrelated folder.
+    """
+    out = Path(out)
+    if out.name in ("", ".", ".."):
+        raise UsageError(f"--out {out}: name a new folder or an .xlsx file, not {out}")
+    if out.suffix.lower() == ".xlsx":
+        if out.is_dir():
+            raise UsageError(f"{out} is a folder, not a workbook; choose another --out")
+        write_atomically(out, lambda tmp: _write_workbook(plan, tmp / out.name))
+    else:
+        _check_replaceable_folder(out)
+        write_atomically(out, lambda tmp: _write_plan_folder(plan, tmp / out.name))
+    return out
+
+
+def _write_plan_folder(plan: Plan, folder: Path) -> None:
+    folder.mkdir()
+    tables = output_tables(plan)
+    for name, table in tables.items():
+        _write_csv(table, folder / f"{name}.csv")
+    _write_summary_json(plan, folder / SUMMARY_NAME)
+    _write_workbook(plan, folder / WORKBOOK_NAME, tables)
+    for hall, file_name in picture_names(plan).items():
+        _save_figure(floor_plan_figure(plan, hall), folder / file_name)
+    _save_figure(utilization_figure(plan), folder / UTILIZATION_PICTURE)
+
+
+def picture_names(plan: Plan) -> dict[str, str]:
+    """Hall -> floor-plan file name, `floor-<hall>.png` with the hall made file-safe."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for hall in plan.site.halls:
+        stem = "floor-" + (re.sub(r"[^A-Za-z0-9._-]+", "_", hall).strip("._") or "hall")
+        name, n = f"{stem}.png", 1
+        while name.lower() in taken:  # two halls that only differ in unsafe characters
+            n += 1
+            name = f"{stem}-{n}.png"
+        taken.add(name.lower())
+        names[hall] = name
+    return names
+
+
+# -- atomic replacement ----------------------------------------------------------------------
+def write_atomically(out: Path, fill: Callable[[Path], None]) -> None:
+    """`fill(tmp)` writes `tmp / out.name` (a file or a folder); then that replaces `out`.
+
+    All or nothing: `tmp` is a new hidden sibling of `out`; on any exception, Ctrl-C
+    included, it is removed (with any parent folders this call created) and a previous `out`
+    is left as it was. An existing folder `out` is moved aside, the new one moved in, and the
+    old one deleted only then."""
+    created = _make_parents(out.parent)
+    tmp = _make_temp_dir(out.parent, f".{out.name}.tmp-")
+    try:
+        fill(tmp)
+        _swap_into_place(tmp / out.name, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:  # deepest first; only folders this call made, if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    tmp.rmdir()
+
+
+_write_atomically = write_atomically  # the name cli.py and convert.py import today
+
+
+def _swap_into_place(new: Path, out: Path) -> None:
+    if not out.exists() or out.is_file():
+        os.replace(new, out)  # atomic for a file; a new folder simply appears
+        return
+    aside = _make_temp_dir(out.parent, f".{out.name}.old-")
+    os.rename(out, aside / out.name)
+    try:
+        os.rename(new, out)
+    except BaseException:
+        os.rename(aside / out.name, out)
+        aside.rmdir()
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _check_replaceable_folder(out: Path) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UsageError(f"{out} exists and is not a folder; choose another --out")
+    is_plan = (out / SUMMARY_NAME).exists() or (out / "placements.csv").exists()
+    if not is_plan and any(out.iterdir()):
+        raise UsageError(
+            f"{out} is a folder that holds no plan (no {SUMMARY_NAME}); "
+            "refusing to replace it, choose another --out"
+        )
+
+
+def _make_temp_dir(parent: Path, prefix: str) -> Path:
+    """A new empty folder in `parent`, created with the user's umask (mkdtemp's is 0700)."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create `folder` and missing ancestors; return those created, deepest first."""
+    missing: list[Path] = []
+    current = folder.absolute()
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+# -- tables: rounding and types --------------------------------------------------------------
+def output_tables(plan: Plan) -> dict[str, pd.DataFrame]:
+    """The plan's tables as written: floats rounded, counts whole, by file stem."""
+    return {name: _table_for_output(table) for name, table in plan.tables().items()}
+
+
+def _table_for_output(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.reset_index(drop=True).copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
+            continue
+        if pd.api.types.is_float_dtype(series):
+            whole = series.dropna()
+            if column in COUNT_COLUMNS and bool((whole == whole.round()).all()):
+                out[column] = series.astype("Int64")
+            else:
+                out[column] = series.round(FLOAT_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+        elif series.dtype == object:
+            out[column] = series.map(_plain_value)
+    return out
+
+
+def _plain_value(value: Any) -> Any:
+    """A Python scalar for a cell: numpy scalars unwrapped, floats rounded, NaN/NA -> None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return round(value, FLOAT_DECIMALS) + 0.0 if math.isfinite(value) else value
+    return value
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    table.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+
+
+# -- summary.json ----------------------------------------------------------------------------
+def summary_for_output(plan: Plan) -> dict[str, Any]:
+    """summary.json's content: fixed key order, plain JSON values, timings in `timings_s`."""
+    keys = [k for k in SUMMARY_FIRST_KEYS if k in plan.summary]
+    keys += sorted(k for k in plan.summary if k not in SUMMARY_FIRST_KEYS and k != TIMINGS_KEY)
+    out = {k: _json_value(plan.summary[k]) for k in keys}
+    out[TIMINGS_KEY] = {
+        str(stage): round(float(seconds), TIMING_DECIMALS)
+        for stage, seconds in plan.timings_s.items()
+    }
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return [_json_value(v) for v in items]
+    value = _plain_value(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no infinity
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _write_summary_json(plan: Plan, path: Path) -> None:
+    text = json.dumps(summary_for_output(plan), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8", newline="\n")
+
+
+# -- the workbook ----------------------------------------------------------------------------
+def _write_workbook(
+    plan: Plan, path: Path, tables: Mapping[str, pd.DataFrame] | None = None
+) -> None:
+    tables = output_tables(plan) if tables is None else tables
+    workbook = Workbook()
+    summary_sheet = workbook.active
+    summary_sheet.title = SUMMARY_SHEET
+    _fill_summary_sheet(summary_sheet, plan, tables["clusters"])
+    for name, table in tables.items():
+        _fill_table_sheet(workbook.create_sheet(sheet_title(name)), table)
+    workbook.save(path)
+
+
+def sheet_title(name: str) -> str:
+    """An Excel sheet name: at most 31 characters, none of `[]:*?/\\`."""
+    return re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
+
+
+def _fill_summary_sheet(sheet: Any, plan: Plan, clusters: pd.DataFrame) -> None:
+    bold = Font(bold=True)
+    summary = summary_for_output(plan)
+    timings = summary.pop(TIMINGS_KEY)
+    sheet.append(["key", "value"])
+    for key, value in summary.items():
+        sheet.append([key, _sheet_value(value)])
+        _format_summary_value(sheet.cell(sheet.max_row, 2), key)
+    for stage, seconds in timings.items():
+        sheet.append([f"{TIMINGS_KEY}.{stage}", seconds])
+        sheet.cell(sheet.max_row, 2).number_format = "0.000"
+    # Per cluster: what was asked and what was placed.
+    wanted = ["cluster", "min_racks", "max_racks", "placed_racks", "gpus", "limited_by"]
+    present = [c for c in wanted if c in clusters.columns]
+    if "cluster" in present:
+        sheet.append([])
+        sheet.append(present)
+        header_row = sheet.max_row
+        for cell in sheet[header_row]:
+            cell.font = bold
+        for values in clusters[present].itertuples(index=False, name=None):
+            sheet.append([_sheet_value(v) for v in values])
+            for j, column in enumerate(present, start=1):
+                if column in COUNT_COLUMNS:
+                    sheet.cell(sheet.max_row, j).number_format = _NUMBER_FORMATS["count"]
+    for cell in sheet[1]:
+        cell.font = bold
+    sheet.freeze_panes = "A2"
+    _fit_column_widths(sheet)
+
+
+def _format_summary_value(cell: Any, key: str) -> None:
+    if not _is_number(cell.value) or isinstance(cell.value, bool):
+        return
+    if key in COUNT_COLUMNS or key.endswith("_gpus") or key.endswith("_racks"):
+        cell.number_format = _NUMBER_FORMATS["count"]
+    elif key in ("objective", "bound"):
+        cell.number_format = "#,##0.00"
+    elif key.endswith("_gap"):
+        cell.number_format = "0.000%"
+    elif key.endswith("_kw"):
+        cell.number_format = _NUMBER_FORMATS["kw"]
+
+
+def _fill_table_sheet(sheet: Any, table: pd.DataFrame) -> None:
+    columns = [str(c) for c in table.columns]
+    sheet.append(columns)
+    for values in table.itertuples(index=False, name=None):
+        sheet.append([_sheet_value(v) for v in values])
+    n_rows = len(table)
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+    sheet.freeze_panes = "A2"
+    if n_rows:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n_rows + 1}"
+    for j, column in enumerate(columns, start=1):
+        number_format = _column_number_format(column, table[table.columns[j - 1]])
+        if number_format is None or not n_rows:
+            continue
+        for (cell,) in sheet.iter_rows(min_row=2, max_row=n_rows + 1, min_col=j, max_col=j):
+            cell.number_format = number_format
+        if _is_utilization(column):
+            _colour_utilization(sheet, get_column_letter(j), n_rows)
+    _fit_column_widths(sheet, filter_buttons=bool(n_rows))
+
+
+def _is_utilization(column: str) -> bool:
+    return column == "utilization" or column.endswith("_utilization")
+
+
+def _column_number_format(column: str, series: pd.Series) -> str | None:
+    if _is_utilization(column):
+        return _NUMBER_FORMATS["share"]
+    if pd.api.types.is_bool_dtype(series):
+        return None
+    if column == "kw" or column.endswith("_kw"):
+        return _NUMBER_FORMATS["kw"]
+    if pd.api.types.is_integer_dtype(series):
+        return _NUMBER_FORMATS["count"]
+    return None
+
+
+def _colour_utilization(sheet: Any, letter: str, n_rows: int) -> None:
+    cells = f"{letter}2:{letter}{n_rows + 1}"
+    first = f"{letter}2"
+
+    def fill(hex_rgb: str) -> PatternFill:
+        return PatternFill(start_color=hex_rgb, end_color=hex_rgb, fill_type="solid")
+
+    rules = sheet.conditional_formatting
+    rules.add(
+        cells,
+        CellIsRule(
+            operator="greaterThanOrEqual",
+            formula=[repr(RED_UTILIZATION)],
+            fill=fill(RED_HEX),
+            stopIfTrue=True,
+        ),
+    )
+    rules.add(
+        cells,
+        CellIsRule(
+            operator="greaterThanOrEqual",
+            formula=[repr(AMBER_UTILIZATION)],
+            fill=fill(AMBER_HEX),
+            stopIfTrue=True,
+        ),
+    )
+    rules.add(  # ISNUMBER: an empty cell (no limit) stays uncoloured
+        cells,
+        FormulaRule(
+            formula=[f"AND(ISNUMBER({first}),{first}<{AMBER_UTILIZATION!r})"],
+            fill=fill(GREEN_HEX),
+            stopIfTrue=True,
+        ),
+    )
+
+
+def _sheet_value(value: Any) -> Any:
+    """A value openpyxl can store: None for missing, text for what a cell cannot hold."""
+    value = _plain_value(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "inf": Excel has no infinity
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(_json_value(value), ensure_ascii=False)
+    if value == "":
+        return None
+    return value
+
+
+def _fit_column_widths(sheet: Any, filter_buttons: bool = False) -> None:
+    widths: dict[int, int] = {}
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value is None:
+                continue
+            n = len(_shown_text(cell.value, cell.number_format))
+            if cell.row == 1 and filter_buttons:
+                n += 2  # the filter button covers the end of a header
+            widths[cell.column] = max(widths.get(cell.column, 0), n)
+    for column, n in widths.items():
+        sheet.column_dimensions[get_column_letter(column)].width = min(n + 2, MAX_COLUMN_WIDTH)
+
+
+def _shown_text(value: Any, number_format: str) -> str:
+    """About the text Excel shows for `value` in `number_format` (for column widths)."""
+    if isinstance(value, bool) or not _is_number(value):
+        return str(value)
+    if number_format == _NUMBER_FORMATS["share"]:
+        return f"{value:.1%}"
+    if number_format == _NUMBER_FORMATS["kw"]:
+        return f"{value:,.1f}"
+    if number_format == _NUMBER_FORMATS["count"]:
+        return f"{value:,.0f}"
+    return f"{value:.10g}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+# ============================================================================================
+# Pictures
+# ============================================================================================
+def _new_figure(height_in: float) -> Figure:
+    figure = Figure(figsize=(FIGURE_WIDTH_IN, height_in), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save_figure(figure: Figure, path: Path) -> None:
+    # No bbox_inches="tight": the picture is exactly figsize * dpi pixels.
+    # metadata: no "Software" (matplotlib's version) so the file depends on the plan only.
+    figure.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+
+
+def cluster_colours(plan: Plan) -> dict[str, str]:
+    """Cluster -> colour, in demand.csv order (then any other cluster the placements name),
+    the same in every floor plan of the plan."""
+    clusters = list(dict.fromkeys([c.cluster for c in plan.site.demand]))
+    for cluster in plan.placements["cluster"].astype(str):
+        if cluster not in clusters:
+            clusters.append(cluster)
+    palette = [to_hex(c) for c in _palette(len(clusters))]
+    return dict(zip(clusters, palette, strict=True))
+
+
+def _palette(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    base = list(colormaps["tab20"].colors)  # type: ignore[attr-defined]
+    base = base[0::2] + base[1::2]  # the ten strong colours first, then their light twins
+    if n <= len(base):
+        return base[:n]
+    return [colormaps["turbo"](i / max(n - 1, 1)) for i in range(n)]
+
+
+def floor_plan_figure(plan: Plan, hall: str) -> Figure:
+    """The hall seen from above: each row a strip of positions, coloured by cluster."""
+    rows = [r for r in plan.site.rows if r.hall == hall]
+    if not rows:
+        raise ValueError(f"hall {hall!r} has no rows in site {plan.site.name!r}")
+    colours = cluster_colours(plan)
+    clusters = list(colours)
+    code = {c: i + 1 for i, c in enumerate(clusters)}  # 0 = empty position
+    here = plan.placements[plan.placements["hall"].astype(str) == hall]
+    row_index = {r.row: i for i, r in enumerate(rows)}
+    positions = here["position"].astype("int64") if len(here) else pd.Series([], dtype="int64")
+    width = max([r.positions for r in rows] + [int(positions.max()) if len(here) else 0, 1])
+
+    grid = np.full((len(rows), width), -1, dtype=np.int64)  # -1 = no such position
+    for i, row in enumerate(rows):
+        grid[i, : row.positions] = 0
+    racks_by_cluster: dict[str, int] = {}
+    gpus = 0
+    design_kw = 0.0
+    models = plan.site.model_by_id
+    for row_id, position, cluster, model in zip(
+        here["row"].astype(str),
+        positions,
+        here["cluster"].astype(str),
+        here["model"].astype(str),
+        strict=True,
+    ):
+        at = row_index.get(row_id)
+        if at is not None and 1 <= position <= width:
+            grid[at, position - 1] = code[cluster]
+        racks_by_cluster[cluster] = racks_by_cluster.get(cluster, 0) + 1
+        if model in models:
+            gpus += models[model].gpus
+            design_kw += models[model].design_kw
+
+    height = min(max(1.6 + 0.28 * len(rows), 3.0), MAX_FIGURE_HEIGHT_IN)
+    figure = _new_figure(height)
+    axes = figure.add_axes(_axes_box(height, left_in=1.3, right_in=2.8, top_in=0.6, bottom_in=0.7))
+    cmap = ListedColormap([EMPTY_POSITION, *colours.values()])
+    norm = BoundaryNorm(np.arange(len(clusters) + 2) - 0.5, cmap.N)
+    axes.pcolormesh(
+        np.arange(width + 1) + 0.5,
+        np.arange(len(rows) + 1) - 0.5,
+        np.ma.masked_less(grid, 0),
+        cmap=cmap,
+        norm=norm,
+        edgecolors="white",
+        linewidth=0.6 if width * len(rows) <= 5000 else 0.0,
+    )
+    axes.set_xlim(0.5, width + 0.5)
+    axes.set_ylim(len(rows) - 0.5, -0.5)  # first row at the top
+    step = max(1, math.ceil(len(rows) / MAX_ROW_LABELS))
+    axes.set_yticks(range(0, len(rows), step))
+    axes.set_yticklabels([_short(rows[i].row, 16) for i in range(0, len(rows), step)])
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("position")
+    axes.set_ylabel("row")
+    axes.set_title(
+        f"{_short(plan.site.name, 40)} — hall {_short(hall, 40)}: "
+        f"{gpus:,} GPUs, {design_kw:,.0f} kW design placed"
+    )
+    handles = [
+        Patch(color=colours[c], label=f"{_short(c, 24)} ({_racks(racks_by_cluster[c])})")
+        for c in clusters
+        if c in racks_by_cluster
+    ]
+    if len(handles) > MAX_LEGEND_ENTRIES:
+        more = len(handles) - MAX_LEGEND_ENTRIES + 1
+        handles = handles[: MAX_LEGEND_ENTRIES - 1]
+        handles.append(Patch(color="white", label=f"... {more} more clusters"))
+    handles.append(Patch(color=EMPTY_POSITION, label="empty position"))
+    axes.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        fontsize="small",
+        frameon=False,
+    )
+    return figure
+
+
+def utilization_figure(plan: Plan) -> Figure:
+    """Worst-case load / limit as bars: power devices, cooling, pods (each the `TOP_N` most
+    utilised) and the grid, with a line at 100%."""
+    sections = [
+        _top_section("Power devices: worst case (normal or N-1) / limit", plan.power, "device"),
+        _top_section("Cooling: heat / capacity", plan.cooling, "hall", "medium"),
+        _top_section("Pods: ports used / ports", plan.pods, "pod"),
+        _grid_section(plan),
+    ]
+    bar_in = 0.2
+    fixed_in = 0.55 + 0.7  # top margin + bottom axis label
+    gap_in = 0.4  # between sections, room for a title
+    n_bars = [max(len(labels), 1) for _, labels, _ in sections]
+    wanted = fixed_in + sum(gap_in + 0.25 + bar_in * n for n in n_bars)
+    if wanted > MAX_FIGURE_HEIGHT_IN:
+        bar_in *= (MAX_FIGURE_HEIGHT_IN - fixed_in - len(sections) * (gap_in + 0.25)) / (
+            bar_in * sum(n_bars)
+        )
+    height = min(max(wanted, 4.0), MAX_FIGURE_HEIGHT_IN)
+    figure = _new_figure(height)
+
+    all_values = [v for _, _, values in sections for v in values]
+    x_max = max([1.1, *(v * 1.08 for v in all_values)]) * 100
+    top_in = 0.55
+    left, width = 2.6 / FIGURE_WIDTH_IN, 1 - 3.0 / FIGURE_WIDTH_IN
+    for k, ((title, labels, values), n) in enumerate(zip(sections, n_bars, strict=True)):
+        axes_in = 0.25 + bar_in * n
+        top_in += gap_in
+        axes = figure.add_axes((left, 1 - (top_in + axes_in) / height, width, axes_in / height))
+        top_in += axes_in
+        _draw_bars(axes, title, labels, values, x_max)
+        if k < len(sections) - 1:  # one x axis, at the bottom: the sections share it
+            axes.tick_params(labelbottom=False)
+    axes.set_xlabel("utilization (%)")
+    figure.suptitle(f"{_short(plan.site.name, 60)}: utilization of every limit", y=1 - 0.1 / height)
+    return figure
+
+
+def _top_section(
+    title: str, table: pd.DataFrame, *label_columns: str
+) -> tuple[str, list[str], list[float]]:
+    if "utilization" not in table.columns or not set(label_columns) <= set(table.columns):
+        return title, [], []
+    frame = table[[*label_columns, "utilization"]].copy()
+    frame["utilization"] = pd.to_numeric(frame["utilization"], errors="coerce")
+    frame = frame[np.isfinite(frame["utilization"])]
+    frame["label"] = frame[list(label_columns)].astype(str).agg(" ".join, axis=1)
+    frame = frame.sort_values(["utilization", "label"], ascending=[False, True], kind="mergesort")
+    if len(frame) > TOP_N:
+        title = f"{title} — top {TOP_N} of {len(frame):,}"
+    frame = frame.head(TOP_N)
+    return title, [str(v) for v in frame["label"]], [float(v) for v in frame["utilization"]]
+
+
+def _grid_section(plan: Plan) -> tuple[str, list[str], list[float]]:
+    title = "Grid: total draw at the design temperature / grid limit + firm on-site"
+    grid = plan.grid
+    if not {"total_kw", "limit_kw", "utilization"} <= set(grid.columns):
+        return title, [], []
+    labels: list[str] = []
+    values: list[float] = []
+    for total, limit, utilization in zip(
+        grid["total_kw"], grid["limit_kw"], grid["utilization"], strict=True
+    ):
+        if _is_number(utilization) and math.isfinite(utilization):
+            labels.append(f"grid ({total:,.0f} of {limit:,.0f} kW)")
+            values.append(float(utilization))
+    return title, labels, values
+
+
+def _draw_bars(
+    axes: Axes, title: str, labels: list[str], values: list[float], x_max: float
+) -> None:
+    axes.set_title(title, loc="left", fontsize="medium")
+    axes.set_xlim(0, x_max)
+    axes.axvline(100, color="black", linestyle="--", linewidth=1)
+    if not labels:
+        axes.set_ylim(-0.5, 0.5)
+        axes.set_yticks([])
+        axes.text(x_max / 2, 0, "nothing to show", ha="center", va="center", color="grey")
+        return
+    y = np.arange(len(labels))
+    percent = [v * 100 for v in values]
+    axes.barh(y, percent, color=[_bar_colour(v) for v in values], height=0.7)
+    axes.set_yticks(y)
+    axes.set_yticklabels([_short(label, 30) for label in labels], fontsize="small")
+    axes.set_ylim(len(labels) - 0.5, -0.5)  # most utilised at the top
+    for yi, p in enumerate(percent):
+        axes.text(p + x_max * 0.005, yi, f"{p:.1f}%", va="center", fontsize="x-small")
+
+
+def _bar_colour(utilization: float) -> str:
+    if utilization >= RED_UTILIZATION:
+        return BAR_RED
+    return BAR_AMBER if utilization >= AMBER_UTILIZATION else BAR_GREEN
+
+
+def _axes_box(
+    height_in: float, left_in: float, right_in: float, top_in: float, bottom_in: float
+) -> tuple[float, float, float, float]:
+    """An axes rectangle in figure fractions from margins in inches."""
+    left = left_in / FIGURE_WIDTH_IN
+    bottom = bottom_in / height_in
+    return (
+        left,
+        bottom,
+        1 - left - right_in / FIGURE_WIDTH_IN,
+        max(1 - bottom - top_in / height_in, 0.05),
+    )
+
+
+def _racks(n: int) -> str:
+    return "1 rack" if n == 1 else f"{n:,} racks"
+
+
+def _short(text: str, n: int) -> str:
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ============================================================================================
+# Reading placements back (rackfit check)
+# ============================================================================================
+# What a damaged or foreign file raises in zipfile, openpyxl and its XML parser.
+_UNREADABLE_WORKBOOK = (
+    zipfile.BadZipFile,
+    InvalidFileException,
+    SyntaxError,  # XML errors (ElementTree's and lxml's)
+    KeyError,
+    OSError,
+    TypeError,
+    ValueError,
+)
+
+
+def read_plan_placements(path: Path) -> pd.DataFrame:
+    """Placements from a plan folder, a plan workbook (sheet `placements`) or a bare
+    placements CSV, e.g. one edited by hand.
+
+    Returns `hall,row,position,cluster,model` (text, and whole `position`), blank lines
+    dropped. Raises `SiteError` listing every problem as file, row (as a spreadsheet shows it,
+    header = 1) and column: a missing or unknown column, an empty cell, a position that is
+    not a whole number from 1. Whether the rows and positions exist in the site is for
+    `rackfit check` to say, not this reader.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SiteError(Issue(where=str(path), message="no such file or folder"))
+    if path.is_dir():
+        path = path / "placements.csv"
+        if not path.is_file():
+            raise SiteError(
+                Issue(where=str(path.parent), message="not a plan folder: no placements.csv")
+            )
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        where = f"{path}:placements"
+        raw = _read_placements_sheet(path)
+    else:
+        where = str(path)
+        raw = _read_placements_csv(path)
+    return _placements_from_raw(raw, where)
+
+
+def _read_placements_csv(path: Path) -> pd.DataFrame:
+    try:
+        # Blank lines are kept (and dropped below) so that row numbers match the file.
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except pd.errors.EmptyDataError:
+        raise SiteError(Issue(where=str(path), message="the file is empty")) from None
+    except UnicodeDecodeError:
+        raise SiteError(Issue(where=str(path), message="not a UTF-8 text file")) from None
+    except (pd.errors.ParserError, ValueError) as e:
+        message = f"cannot read as CSV: {str(e).strip()}"
+        raise SiteError(Issue(where=str(path), message=message)) from None
+
+
+def _read_placements_sheet(path: Path) -> pd.DataFrame:
+    try:
+        with pd.ExcelFile(path, engine="openpyxl") as workbook:
+            sheets = [str(s) for s in workbook.sheet_names]
+            if "placements" in sheets:
+                return pd.read_excel(workbook, sheet_name="placements", dtype=object)
+    except _UNREADABLE_WORKBOOK as e:
+        message = f"cannot read as an .xlsx workbook: {type(e).__name__}: {e}"
+        raise SiteError(Issue(where=str(path), message=message)) from None
+    message = f"no sheet 'placements' (sheets: {', '.join(sheets)})"
+    raise SiteError(Issue(where=str(path), message=message))
+
+
+def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:
+    raw = raw.rename(columns=lambda c: str(c).strip())
+    text = raw.map(_cell_text) if len(raw.columns) else raw
+    # Columns without a header and without values (stray commas, formatted empty cells).
+    text = text[[c for c in text.columns if not (_unnamed(c) and not text[c].any())]]
+    issues = [
+        Issue(where, f"missing column {c} (placements need {','.join(PLACEMENT_COLUMNS)})", 1, c)
+        for c in PLACEMENT_COLUMNS
+        if c not in text.columns
+    ]
+    issues += [
+        Issue(where, f"unknown column {c!r} (placements have {','.join(PLACEMENT_COLUMNS)})", 1, c)
+        for c in text.columns
+        if c not in PLACEMENT_COLUMNS
+    ]
+    if issues:
+        raise SiteError(issues)
+    text = text[PLACEMENT_COLUMNS]
+    text = text[text.ne("").any(axis=1)]
+    positions: list[int] = []
+    for index, values in zip(text.index, text.itertuples(index=False, name=None), strict=True):
+        line = int(index) + 2  # the header is row 1
+        record = dict(zip(PLACEMENT_COLUMNS, values, strict=True))
+        for column in ("hall", "row", "cluster", "model"):
+            if record[column] == "":
+                issues.append(Issue(where, "empty; every rack needs one", line, column))
+        position = _whole_number(record["position"])
+        if position is None or position < 1:
+            shown = record["position"] or "empty"
+            message = f"{shown!r} is not a position (a whole number from 1)"
+            issues.append(Issue(where, message, line, "position"))
+        positions.append(position or 0)
+    if issues:
+        raise SiteError(issues)
+    out = text.reset_index(drop=True).astype(str)
+    out["position"] = pd.Series(positions, dtype="int64")
+    return out
+
+
+def _cell_text(value: Any) -> str:
+    value = _plain_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a workbook stores 3 as 3.0
+    return str(value).strip()
+
+
+def _unnamed(column: str) -> bool:
+    return column == "" or column.startswith("Unnamed:")
+
+
+def _whole_number(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
