@@ -13,10 +13,10 @@ end with fewer racks than its minimum; the verifier reports that as a `demand` v
 Every other limit holds in its plans.
 
 Every limit only tightens as racks are added, so a row that refuses a cluster's rack keeps
-refusing it: each cluster scans the rows once, and loads are kept incrementally (the N-1
-loads as a device-by-failure matrix, of which each rack touches only the rows and columns of
-the devices on its row's paths). It shares the verifier's power incidence, and nothing with
-the formulation.
+refusing it: each cluster scans the rows once, and loads are kept incrementally (for each
+device, its load after the failure of each device it shares a row's paths with; a rack
+touches only the devices on its row's paths). It shares the verifier's power incidence and
+per-row N-1 shares, and nothing with the formulation.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from optimizer.verify import (
     _power_incidence,
     _PowerIncidence,
     _rack_fit_problems,
+    _row_shares,
 )
 
 # First fit accepts a rack while every load stays within `limit * (1 + TOL) + TOL`; far
@@ -49,49 +50,49 @@ def _with_tol(limit: np.ndarray | float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _RowPower:
-    """The devices a rack in one row loads, and how, in local device indices."""
+    """How a kW of rack in one row loads each device on its paths, in normal operation and
+    after each failure, as offsets into the per-device failure tables."""
 
-    devices: np.ndarray  # (m,) local indices of the devices on the row's paths
-    normal: np.ndarray  # (m,) kW per kW of rack in normal operation (1/2 or 1)
-    shift: np.ndarray  # (m, m) [d, x]: change of that share when device x fails
+    devices: np.ndarray  # (m,) device indices on the row's paths
+    share: np.ndarray  # (m,) share of the rack each carries in normal operation
+    at: tuple[np.ndarray, ...]  # per device i: where the row's other devices sit in partners
+    shift: tuple[np.ndarray, ...]  # per device i: change of its share when each of them fails
 
 
 class _PowerState:
     """Device loads in normal operation and after each single failure, kept incrementally.
 
-    `failed[d, x]` is the load on device `d` when device `x` fails (only devices on some
-    row's path are tracked; any other failure changes nothing, i.e. is normal operation).
+    The failure of `x` changes the load of `d` only when some row has both on its paths;
+    `partners[d]` lists those `x` (a fixed property of the site) and `delta[d]` holds, for
+    each, the load of `d` after `x` fails minus its normal load. Any other failure leaves
+    `d` at its normal load. Memory and work grow with rows times path lengths squared.
     """
 
     def __init__(self, inc: _PowerIncidence):
         self.inc = inc
-        self.cols = inc.on_some_path
-        local = np.full(len(inc.device_ids), -1, dtype=np.int64)
-        local[self.cols] = np.arange(self.cols.size)
-        self.local = local
-        k = self.cols.size
-        self.limit = _with_tol(inc.limit_kw[self.cols])
-        self.normal = np.zeros(k)
-        self.failed = np.zeros((k, k))
+        n_dev = len(inc.device_ids)
+        self.limit = _with_tol(inc.limit_kw)
+        self.normal = np.zeros(n_dev)
+        together: list[set[int]] = [set() for _ in range(n_dev)]
+        for a, b in zip(inc.path_a, inc.path_b, strict=True):
+            devices = set(a.tolist()) | set(b.tolist())
+            for d in devices:
+                together[d] |= devices
+        self.partners = [np.array(sorted(t - {d}), dtype=np.int64) for d, t in enumerate(together)]
+        self.delta = [np.zeros(p.size) for p in self.partners]
         self._rows: dict[int, _RowPower] = {}
 
     def row(self, r: int) -> _RowPower:
         if r not in self._rows:
-            a = self.local[self.inc.path_a[r]]
-            b = self.local[self.inc.path_b[r]]
-            devices = np.union1d(a, b)
-            in_a = np.isin(devices, a).astype(float)
-            in_b = np.isin(devices, b).astype(float)
-            after = np.zeros((devices.size, devices.size))  # [x, d]: share on d if x fails
-            if self.inc.dual[r]:
-                normal = 0.5 * in_a + 0.5 * in_b
-                after[(in_a > 0) & (in_b == 0)] = in_b  # x on A only: the rack moves to B
-                after[(in_b > 0) & (in_a == 0)] = in_a  # x on B only: the rack moves to A
-                # x on both paths: the rack is dark (row of zeros)
-            else:
-                normal = in_a  # every failure on the one path darkens the rack
-            shift = after.T - normal[:, None]  # [d, x]
-            self._rows[r] = _RowPower(devices, normal, shift)
+            devices, share, shift = _row_shares(
+                self.inc.path_a[r], self.inc.path_b[r], bool(self.inc.dual[r])
+            )
+            at, shifts = [], []
+            for i, d in enumerate(devices):
+                others = np.flatnonzero(devices != d)
+                at.append(np.searchsorted(self.partners[d], devices[others]))
+                shifts.append(shift[i, others])
+            self._rows[r] = _RowPower(devices, share, tuple(at), tuple(shifts))
         return self._rows[r]
 
     def accepts(self, r: int, kw: float) -> bool:
@@ -99,23 +100,25 @@ class _PowerState:
         if kw <= 0:
             return True
         rp = self.row(r)
-        d = rp.devices
-        add = kw * rp.normal
-        limit = self.limit[d]
-        if np.any(self.normal[d] + add > limit):
+        normal = self.normal[rp.devices] + kw * rp.share
+        limit = self.limit[rp.devices]
+        if np.any(normal > limit):
             return False
-        loads = self.failed[d] + add[:, None]
-        loads[:, d] += kw * rp.shift
-        loads[np.arange(d.size), d] = -np.inf  # the failed device carries nothing
-        return bool(np.all(loads.max(axis=1) <= limit))
+        for i, d in enumerate(rp.devices):
+            delta = self.delta[d]
+            if delta.size == 0:
+                continue
+            after = delta.copy()
+            after[rp.at[i]] += kw * rp.shift[i]
+            if normal[i] + after.max() > limit[i]:
+                return False
+        return True
 
     def add(self, r: int, kw: float) -> None:
         rp = self.row(r)
-        d = rp.devices
-        add = kw * rp.normal
-        self.normal[d] += add
-        self.failed[d] += add[:, None]
-        self.failed[np.ix_(d, d)] += kw * rp.shift
+        self.normal[rp.devices] += kw * rp.share
+        for i, d in enumerate(rp.devices):
+            self.delta[d][rp.at[i]] += kw * rp.shift[i]
 
 
 def first_fit(site: Site) -> pd.DataFrame:

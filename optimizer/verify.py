@@ -20,14 +20,16 @@ loads of every device under every failure come from a few matrix products.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from optimizer.schema import Site
 
+K = TypeVar("K", bound=Hashable)
 Rule = Literal[
     "placement", "space", "fit", "demand", "colocation", "cooling", "network", "power", "grid"
 ]
@@ -48,7 +50,6 @@ REL_TOL = 1e-6
 ABS_TOL = 1e-6
 
 _PLACEMENT_COLUMNS = ("hall", "row", "position", "cluster", "model")
-_CHUNK = 1024  # failure scenarios per block of the N-1 computation (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -217,57 +218,69 @@ class _Loads:
     worst_failure: np.ndarray  # (D,) index of the failed device giving worst_kw, -1 = normal
 
 
+def _row_shares(
+    path_a: np.ndarray, path_b: np.ndarray, dual: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contract §6 for one row, per kW of rack: `(devices, normal, shift)`.
+
+    `devices`: the device indices on the row's paths (sorted); `normal[i]`: the share that
+    device `devices[i]` carries in normal operation (1/2 on one path of a dual-fed row, 1 on
+    both paths or on the one path of a single-fed row); `shift[i, j]`: how that share changes
+    when device `devices[j]` fails (the row moves to its other path, or goes dark).
+    """
+    devices = np.union1d(path_a, path_b)
+    in_a = np.isin(devices, path_a).astype(float)
+    in_b = np.isin(devices, path_b).astype(float)
+    after = np.zeros((devices.size, devices.size))  # [x, d]: share on d when x fails
+    if dual:
+        normal = 0.5 * in_a + 0.5 * in_b
+        after[(in_a > 0) & (in_b == 0)] = in_b  # x on A only: the rack moves to B
+        after[(in_b > 0) & (in_a == 0)] = in_a  # x on B only: the rack moves to A
+        # x on both paths: the rack is dark, a row of zeros
+    else:
+        normal = in_a  # every failure on the one path darkens the rack
+    return devices, normal, after.T - normal[:, None]
+
+
 def _device_loads(inc: _PowerIncidence, row_kw: np.ndarray) -> _Loads:
-    """Normal and worst N-1 load of every device, given the design kW standing in each row."""
+    """Normal and worst N-1 load of every device, given the design kW standing in each row.
+
+    A failure of `x` changes the load of `d` only if some loaded row has both on its paths,
+    so the changes are summed over those (x, d) pairs only: the work grows with the rows
+    times their path lengths squared, not with the number of devices squared. Every other
+    failure leaves `d` at its normal load.
+    """
     n_dev = len(inc.device_ids)
     normal = np.zeros(n_dev)
     worst = np.zeros(n_dev)
     worst_failure = np.full(n_dev, -1, dtype=np.int64)
-    used = np.flatnonzero(row_kw > 0)
-    if used.size == 0 or n_dev == 0:
+    xs: list[np.ndarray] = []
+    ds: list[np.ndarray] = []
+    deltas: list[np.ndarray] = []
+    for r in np.flatnonzero(row_kw > 0):
+        devices, share, shift = _row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
+        kw = float(row_kw[r])
+        normal[devices] += kw * share
+        m = devices.size
+        ds.append(np.repeat(devices, m))
+        xs.append(np.tile(devices, m))
+        deltas.append(kw * shift.ravel())
+    worst[:] = normal
+    if not xs:
         return _Loads(normal, worst, worst_failure)
-    cols = np.unique(np.concatenate([inc.path_a[r] for r in used] + [inc.path_b[r] for r in used]))
-    pos = np.full(n_dev, -1, dtype=np.int64)
-    pos[cols] = np.arange(cols.size)
-    n_rows, k = used.size, cols.size
-    a = np.zeros((n_rows, k))
-    b = np.zeros((n_rows, k))
-    for i, r in enumerate(used):
-        a[i, pos[inc.path_a[r]]] = 1.0
-        b[i, pos[inc.path_b[r]]] = 1.0
-    p = row_kw[used]
-    dual = inc.dual[used]
-    w_a = np.where(dual, 0.5, 1.0)
-    w_b = np.where(dual, 0.5, 0.0)
-    contrib = p[:, None] * (w_a[:, None] * a + w_b[:, None] * b)  # normal, per row and device
-    base = contrib.sum(axis=0)
-    a_bool, b_bool = a > 0, b > 0
-    only_a = (a_bool & ~b_bool & dual[:, None]).astype(float)  # failure moves row to B
-    only_b = (b_bool & ~a_bool & dual[:, None]).astype(float)  # failure moves row to A
-    dark = ((a_bool & b_bool & dual[:, None]) | (a_bool & ~dual[:, None])).astype(float)
-    to_b = p[:, None] * b - contrib
-    to_a = p[:, None] * a - contrib
-    worst_sub = base.copy()
-    worst_x = np.full(k, -1, dtype=np.int64)
-    for start in range(0, k, _CHUNK):
-        stop = min(start + _CHUNK, k)
-        # loads[x, d]: load on device d when device x fails
-        loads = (
-            base[None, :]
-            + only_a[:, start:stop].T @ to_b
-            + only_b[:, start:stop].T @ to_a
-            - dark[:, start:stop].T @ contrib
-        )
-        xs = np.arange(start, stop)
-        loads[xs - start, xs] = 0.0  # the failed device carries nothing
-        best = loads.argmax(axis=0)
-        best_kw = loads[best, np.arange(k)]
-        better = best_kw > worst_sub * (1 + 1e-12) + 1e-12
-        worst_sub = np.where(better, best_kw, worst_sub)
-        worst_x = np.where(better, best + start, worst_x)
-    normal[cols] = base
-    worst[cols] = worst_sub
-    worst_failure[cols] = np.where(worst_x >= 0, cols[np.maximum(worst_x, 0)], -1)
+    x_all, d_all = np.concatenate(xs), np.concatenate(ds)
+    keep = x_all != d_all  # the failed device itself carries nothing
+    keys, inverse = np.unique(x_all[keep] * n_dev + d_all[keep], return_inverse=True)
+    delta = np.bincount(inverse, weights=np.concatenate(deltas)[keep])
+    if keys.size == 0:
+        return _Loads(normal, worst, worst_failure)
+    x, d = keys // n_dev, keys % n_dev
+    load = normal[d] + delta
+    order = np.lexsort((x, -load, d))  # per device: highest load first, then power.csv order
+    first = order[np.r_[True, d[order][1:] != d[order][:-1]]]
+    better = load[first] > normal[d[first]] * (1 + 1e-12) + 1e-12
+    worst[d[first[better]]] = load[first[better]]
+    worst_failure[d[first[better]]] = x[first[better]]
     return _Loads(normal, worst, worst_failure)
 
 
@@ -283,12 +296,20 @@ class _Counts:
     racks: np.ndarray
 
 
-def _as_text(col: pd.Series) -> pd.Series:
-    return pd.Series(["" if _is_missing(v) else str(v) for v in col], dtype=object)
+def _as_text(col: pd.Series) -> list[str]:
+    return ["" if _is_missing(v) else str(v) for v in col.tolist()]
 
 
 def _is_missing(v: object) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
+def _tally(keys: Iterable[K]) -> dict[K, int]:
+    """How often each key occurs, in order of first occurrence."""
+    out: dict[K, int] = {}
+    for k in keys:
+        out[k] = out.get(k, 0) + 1
+    return out
 
 
 def _read_placements(site: Site, placements: pd.DataFrame) -> tuple[list[Violation], _Counts]:
@@ -297,101 +318,61 @@ def _read_placements(site: Site, placements: pd.DataFrame) -> tuple[list[Violati
     missing = [c for c in _PLACEMENT_COLUMNS if c not in placements.columns]
     if missing:
         raise ValueError(f"placements lack column(s): {', '.join(missing)}")
-    out: list[Violation] = []
-    df = pd.DataFrame(
-        {
-            "hall": _as_text(placements["hall"]),
-            "row": _as_text(placements["row"]),
-            "cluster": _as_text(placements["cluster"]),
-            "model": _as_text(placements["model"]),
-            "position": pd.to_numeric(placements["position"], errors="coerce").astype(float),
-            "position_raw": placements["position"].astype(object),
-        }
-    ).reset_index(drop=True)
+    halls, rows = _as_text(placements["hall"]), _as_text(placements["row"])
+    clusters, models = _as_text(placements["cluster"]), _as_text(placements["model"])
+    raw_positions = placements["position"].tolist()
+    pos = pd.to_numeric(placements["position"], errors="coerce").to_numpy(dtype=float)
     row_index = {(r.hall, r.row): i for i, r in enumerate(site.rows)}
     cluster_index = {c.cluster: i for i, c in enumerate(site.demand)}
-    df["r"] = np.array(
-        [row_index.get(k, -1) for k in zip(df["hall"], df["row"], strict=True)], dtype=np.int64
+    r_idx = np.array([row_index.get(k, -1) for k in zip(halls, rows, strict=True)], dtype=np.int64)
+    c_idx = np.array([cluster_index.get(c, -1) for c in clusters], dtype=np.int64)
+    out: list[Violation] = []
+
+    for key, n in _tally((halls[i], rows[i]) for i in np.flatnonzero(r_idx < 0)).items():
+        where = "/".join(key)
+        msg = f"{where}: row not in rows.csv ({_racks(n)} placed there)"
+        out.append(Violation("placement", where, float(n), 0.0, None, msg))
+    for cluster, n in _tally(clusters[i] for i in np.flatnonzero(c_idx < 0)).items():
+        msg = f"{cluster}: cluster not in demand.csv ({_racks(n)} placed)"
+        out.append(Violation("placement", str(cluster), float(n), 0.0, None, msg))
+    wrong = (
+        (clusters[i], models[i])
+        for i in np.flatnonzero(c_idx >= 0)
+        if models[i] != site.demand[c_idx[i]].model
     )
-    df["c"] = np.array([cluster_index.get(c, -1) for c in df["cluster"]], dtype=np.int64)
+    for (cluster, model), n in _tally(wrong).items():
+        want = site.demand[cluster_index[cluster]].model
+        msg = f"{cluster}: {_racks(n)} of model {model!r}, the cluster's model is {want!r}"
+        out.append(Violation("placement", cluster, float(n), 0.0, None, msg))
 
-    for (hall, row), n in df[df["r"] < 0].groupby(["hall", "row"], sort=False).size().items():
-        out.append(
-            Violation(
-                "placement",
-                f"{hall}/{row}",
-                float(n),
-                0.0,
-                None,
-                f"{hall}/{row}: row not in rows.csv ({_racks(n)} placed there)",
-            )
-        )
-    for cluster, n in df[df["c"] < 0].groupby("cluster", sort=False).size().items():
-        out.append(
-            Violation(
-                "placement",
-                str(cluster),
-                float(n),
-                0.0,
-                None,
-                f"{cluster}: cluster not in demand.csv ({_racks(n)} placed)",
-            )
-        )
-    known = df[df["c"] >= 0]
-    cluster_model = np.array([c.model for c in site.demand], dtype=object)
-    wrong = known[known["model"].to_numpy(dtype=object) != cluster_model[known["c"].to_numpy()]]
-    for (cluster, model), n in wrong.groupby(["cluster", "model"], sort=False).size().items():
-        want = site.demand[cluster_index[str(cluster)]].model
-        out.append(
-            Violation(
-                "placement",
-                str(cluster),
-                float(n),
-                0.0,
-                None,
-                f"{cluster}: {_racks(n)} of model {model!r}, the cluster's model is {want!r}",
-            )
-        )
-
-    in_row = df[df["r"] >= 0]
+    in_row = np.flatnonzero(r_idx >= 0)
     positions = np.array([r.positions for r in site.rows], dtype=float)
-    pos = in_row["position"].to_numpy()
-    limit = positions[in_row["r"].to_numpy()]
-    ok = np.isfinite(pos) & (pos == np.round(pos)) & (pos >= 1) & (pos <= limit)
-    for (_, line), lim in zip(in_row[~ok].iterrows(), limit[~ok], strict=True):
-        out.append(
-            Violation(
-                "placement",
-                f"{line['hall']}/{line['row']}",
-                float(line["position"]),
-                float(lim),
-                None,
-                f"{line['hall']}/{line['row']}: position "
-                f"{line['position_raw']!r} (cluster {line['cluster']}) is not "
-                f"an integer in 1..{int(lim)}",
-            )
+    limit = positions[r_idx[in_row]]
+    p = pos[in_row]
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(p) & (p == np.round(p)) & (p >= 1) & (p <= limit)
+    for i, lim in zip(in_row[~ok], limit[~ok], strict=True):
+        where = f"{halls[i]}/{rows[i]}"
+        msg = (
+            f"{where}: position {raw_positions[i]!r} (cluster {clusters[i]}) is not an integer "
+            f"in 1..{int(lim)}"
         )
-    valid_pos = in_row[ok]
-    dup = valid_pos.groupby(["r", "position"], sort=True).size()
-    for (r, position), n in dup[dup > 1].items():
-        row = site.rows[int(r)]
-        out.append(
-            Violation(
-                "placement",
-                f"{row.hall}/{row.row}",
-                float(n),
-                1.0,
-                None,
-                f"{row.hall}/{row.row}: position {int(position)} used by {n} racks",
-            )
-        )
+        out.append(Violation("placement", where, float(pos[i]), float(lim), None, msg))
+    taken = zip(r_idx[in_row[ok]].tolist(), p[ok].astype(np.int64).tolist(), strict=True)
+    for (r, position), n in _tally(sorted(taken)).items():
+        if n > 1:
+            row = site.rows[r]
+            where = f"{row.hall}/{row.row}"
+            msg = f"{where}: position {position} used by {n} racks"
+            out.append(Violation("placement", where, float(n), 1.0, None, msg))
 
-    good_lines = df[(df["r"] >= 0) & (df["c"] >= 0)]
-    grouped = good_lines.groupby(["r", "c"], sort=True).size()
+    good = (r_idx >= 0) & (c_idx >= 0)
+    n_clusters = max(len(site.demand), 1)
+    keys, racks = np.unique(r_idx[good] * n_clusters + c_idx[good], return_counts=True)
     counts = _Counts(
-        row_idx=np.array([k[0] for k in grouped.index], dtype=np.int64),
-        cluster_idx=np.array([k[1] for k in grouped.index], dtype=np.int64),
-        racks=grouped.to_numpy(dtype=np.int64),
+        row_idx=(keys // n_clusters).astype(np.int64),
+        cluster_idx=(keys % n_clusters).astype(np.int64),
+        racks=racks.astype(np.int64),
     )
     return out, counts
 
