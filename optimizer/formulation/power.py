@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
-from scipy import sparse
 
 from optimizer.formulation.index import Index
 from optimizer.schema import Site
@@ -62,37 +61,41 @@ class PowerLimit:
 
 @dataclass(frozen=True)
 class Incidence:
-    """Which rows have which device on the path of feed_a (A) and of feed_b (B)."""
+    """Which rows have which device on the path of feed_a (A) and of feed_b (B): dense
+    devices x rows boolean arrays (a few MB even at ten times Colossus), plus each row's
+    paths as device positions."""
 
     devices: tuple[str, ...]
-    on_a: sparse.csr_array  # devices x rows, bool
-    on_b: sparse.csr_array
+    on_a: np.ndarray  # devices x rows, bool
+    on_b: np.ndarray
     dual: np.ndarray  # rows, bool: the row has a feed_b
+    path_a: list[frozenset[int]]
+    path_b: list[frozenset[int]]
 
     @classmethod
     def of(cls, site: Site) -> Incidence:
         devices = tuple(d.device for d in site.devices)
         pos = {d: k for k, d in enumerate(devices)}
-        path_of: dict[str, list[int]] = {}
-        for d in devices:
-            path_of[d] = [pos[x] for x in site.path(d)]
+        path_of = {d: frozenset(pos[x] for x in site.path(d)) for d in devices}
         n_rows = len(site.rows)
-
-        def matrix(feeds: list[str | None]) -> sparse.csr_array:
-            r, c = [], []
-            for i, feed in enumerate(feeds):
-                if feed is not None:
-                    for k in path_of[feed]:
-                        r.append(k)
-                        c.append(i)
-            data = np.ones(len(r), dtype=bool)
-            return sparse.csr_array((data, (r, c)), shape=(len(devices), n_rows))
-
+        on_a = np.zeros((len(devices), n_rows), dtype=bool)
+        on_b = np.zeros((len(devices), n_rows), dtype=bool)
+        path_a, path_b = [], []
+        for i, row in enumerate(site.rows):
+            pa = path_of[row.feed_a]
+            pb = path_of[row.feed_b] if row.feed_b is not None else frozenset()
+            on_a[list(pa), i] = True
+            if pb:
+                on_b[list(pb), i] = True
+            path_a.append(pa)
+            path_b.append(pb)
         return cls(
             devices=devices,
-            on_a=matrix([row.feed_a for row in site.rows]),
-            on_b=matrix([row.feed_b for row in site.rows]),
+            on_a=on_a,
+            on_b=on_b,
             dual=np.array([row.feed_b is not None for row in site.rows], dtype=bool),
+            path_a=path_a,
+            path_b=path_b,
         )
 
 
@@ -127,33 +130,30 @@ def power_limits(site: Site, prune: bool = True) -> list[PowerLimit]:
     to show pruning keeps the optimum."""
     inc = Incidence.of(site)
     usable = {d.device: d.usable_kw for d in site.devices}
-    a_csc, b_csc = inc.on_a.tocsc(), inc.on_b.tocsc()
     max_kw = _max_row_kw(site)
     out: list[PowerLimit] = []
     for k, d in enumerate(inc.devices):
-        rows = np.union1d(inc.on_a[[k], :].indices, inc.on_b[[k], :].indices)
+        rows = np.flatnonzero(inc.on_a[k] | inc.on_b[k])
         if rows.size == 0:
             continue
-        a_d = inc.on_a[[k], :].toarray()[0, rows]
-        b_d = inc.on_b[[k], :].toarray()[0, rows]
+        a_d = inc.on_a[k, rows]
+        b_d = inc.on_b[k, rows]
         dual = inc.dual[rows]
         normal = np.where(dual, 0.5 * a_d + 0.5 * b_d, a_d.astype(float))
-        if prune:
-            # X on one path only of a dual row where d is on the other path only.
-            rise = dual & (a_d != b_d)
-            cand_a = a_csc[:, rows[rise & b_d]]  # d on B only -> X on A only
-            cand_b = b_csc[:, rows[rise & a_d]]  # d on A only -> X on B only
-            xs = set(cand_a.tocoo().row) | set(cand_b.tocoo().row)
-            xs.discard(k)
-            failures = sorted(xs)
-        else:
-            failures = sorted(
-                set(inc.on_a[:, rows].tocoo().row) | set(inc.on_b[:, rows].tocoo().row)
-            )
-            failures = [x for x in failures if x != k]
+        xs: set[int] = set()
+        for j, i in enumerate(rows):
+            if prune:
+                # X on one path only of a dual row where d is on the other path only.
+                if not dual[j] or a_d[j] == b_d[j]:
+                    continue
+                xs |= (inc.path_a[i] - inc.path_b[i]) if b_d[j] else (inc.path_b[i] - inc.path_a[i])
+            else:
+                xs |= inc.path_a[i] | inc.path_b[i]
+        xs.discard(k)
+        failures = sorted(xs)
         if failures:
-            xa = inc.on_a[failures, :][:, rows].toarray().astype(bool)
-            xb = inc.on_b[failures, :][:, rows].toarray().astype(bool)
+            xa = inc.on_a[np.ix_(failures, rows)]
+            xb = inc.on_b[np.ix_(failures, rows)]
             w_fail = np.where(xa & xb, 0.0, np.where(xa, b_d, np.where(xb, a_d, normal))).astype(
                 float
             )  # single-fed rows: xb is False and b_d is 0, so dark
