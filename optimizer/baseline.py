@@ -121,90 +121,121 @@ class _PowerState:
             self.delta[d][rp.at[i]] += kw * rp.shift[i]
 
 
-def first_fit(site: Site) -> pd.DataFrame:
+def first_fit(site: Site, minimums_first: bool = False) -> pd.DataFrame:
     """Placements (`hall,row,position,cluster,model`) of the first-fit heuristic.
 
     Clusters in demand.csv order, rows in rows.csv order, one rack at a time into the first
     row where it fits and every limit still holds; `min_racks` is not enforced.
+
+    `minimums_first=True` runs two passes instead: first every cluster up to its
+    `min_racks`, then every cluster up to its `max_racks`, both in demand.csv order. The
+    minimums are still not guaranteed, but are met far more often (e.g. for a warm start).
     """
-    cd = _cluster_data(site)
-    rows = site.rows
-    power = _PowerState(_power_incidence(site))
-
-    racks_in_row = np.zeros(len(rows), dtype=np.int64)
-    cooling_cap = {key: float(_with_tol(v)) for key, v in _cooling_capacity(site).items()}
-    heat: dict[tuple[str, str], float] = {}
-    pod_cap = {p.pod: float(p.ports) for p in site.pods}
-    ports_used: dict[str, float] = {}
-    air_oh, liquid_oh = _overhead_at_design(site)
-    grid_limit = float(_with_tol(site.grid_limit_kw + site.onsite_firm_kw))
-    grid_load = site.fixed_overhead_kw
-
-    counts: dict[tuple[str, str, str], int] = {}
+    ff = _FirstFit(site)
+    if minimums_first:
+        for ci, cluster in enumerate(site.demand):
+            most = cluster.min_racks
+            if cluster.max_racks is not None:
+                most = min(most, cluster.max_racks)
+            ff.fill(ci, most)
     for ci, cluster in enumerate(site.demand):
+        ff.fill(ci, cluster.max_racks if cluster.max_racks is not None else np.inf)
+    return placements_from_counts(site, ff.counts)
+
+
+class _FirstFit:
+    """The running state of first fit: racks per row, loads per limit, and per cluster its
+    racks placed, its fixed hall or pod, and the rows it may still try."""
+
+    def __init__(self, site: Site):
+        self.site = site
+        self.cd = cd = _cluster_data(site)
+        rows = site.rows
+        self.power = _PowerState(_power_incidence(site))
+        self.racks_in_row = np.zeros(len(rows), dtype=np.int64)
+        self.cooling_cap = {k: float(_with_tol(v)) for k, v in _cooling_capacity(site).items()}
+        self.heat: dict[tuple[str, str], float] = {}
+        self.pod_cap = {p.pod: float(p.ports) for p in site.pods}
+        self.ports_used: dict[str, float] = {}
+        self.air_oh, self.liquid_oh = _overhead_at_design(site)
+        self.grid_limit = float(_with_tol(site.grid_limit_kw + site.onsite_firm_kw))
+        self.grid_load = site.fixed_overhead_kw
+        self.counts: dict[tuple[str, str, str], int] = {}
+        self.placed = [0] * len(site.demand)
+        self.fixed: list[tuple[str | None, str | None]] = [(None, None)] * len(site.demand)
+        self.candidates: list[list[int]] = []
+        for ci, cluster in enumerate(site.demand):
+            self.candidates.append(
+                [
+                    r
+                    for r, row in enumerate(rows)
+                    if not _rack_fit_problems(
+                        row.max_rack_kw,
+                        row.max_rack_kg,
+                        row.liquid,
+                        float(cd.design_kw[ci]),
+                        float(cd.weight_kg[ci]),
+                        float(cd.liquid_fraction[ci]),
+                        strict=True,
+                    )
+                    and not (cluster.colocate == "pod" and not row.pod)
+                ]
+            )
+        self.next_row = [0] * len(site.demand)
+
+    def fill(self, ci: int, most: float) -> None:
+        """Place racks of cluster `ci`, each in the first row that takes it, until `most`
+        racks are placed or no row takes another."""
+        cluster, cd, rows = self.site.demand[ci], self.cd, self.site.rows
         design_kw = float(cd.design_kw[ci])
         lf = float(cd.liquid_fraction[ci])
         heat_liquid, heat_air = design_kw * lf, design_kw * (1.0 - lf)
         ports = float(cd.ports[ci])
-        grid_per_rack = design_kw + heat_air * air_oh + heat_liquid * liquid_oh
-        most = cluster.max_racks if cluster.max_racks is not None else np.inf
-        candidates = [
-            r
-            for r, row in enumerate(rows)
-            if not _rack_fit_problems(
-                row.max_rack_kw,
-                row.max_rack_kg,
-                row.liquid,
-                design_kw,
-                float(cd.weight_kg[ci]),
-                lf,
-                strict=True,
-            )
-            and not (cluster.colocate == "pod" and not row.pod)
-        ]
-        placed = 0
-        fixed_hall: str | None = None
-        fixed_pod: str | None = None
-        i = 0
-        while placed < most and i < len(candidates):
+        grid_per_rack = design_kw + heat_air * self.air_oh + heat_liquid * self.liquid_oh
+        candidates, heat = self.candidates[ci], self.heat
+        i = self.next_row[ci]
+        fixed_hall, fixed_pod = self.fixed[ci]
+        while self.placed[ci] < most and i < len(candidates):
             r = candidates[i]
             row = rows[r]
             air_key, liquid_key = (row.hall, "air"), (row.hall, "liquid")
             ok = (
-                racks_in_row[r] < row.positions
+                self.racks_in_row[r] < row.positions
                 and (fixed_hall is None or row.hall == fixed_hall)
                 and (fixed_pod is None or row.pod == fixed_pod)
-                and grid_load + grid_per_rack <= grid_limit
+                and self.grid_load + grid_per_rack <= self.grid_limit
                 and (
                     heat_air <= 0
-                    or heat.get(air_key, 0.0) + heat_air <= cooling_cap.get(air_key, TOL)
+                    or heat.get(air_key, 0.0) + heat_air <= self.cooling_cap.get(air_key, TOL)
                 )
                 and (
                     heat_liquid <= 0
-                    or heat.get(liquid_key, 0.0) + heat_liquid <= cooling_cap.get(liquid_key, TOL)
+                    or heat.get(liquid_key, 0.0) + heat_liquid
+                    <= self.cooling_cap.get(liquid_key, TOL)
                 )
                 and (
                     not row.pod
                     or ports <= 0
-                    or ports_used.get(row.pod, 0.0) + ports <= pod_cap.get(row.pod, 0.0)
+                    or self.ports_used.get(row.pod, 0.0) + ports <= self.pod_cap.get(row.pod, 0.0)
                 )
-                and power.accepts(r, design_kw)
+                and self.power.accepts(r, design_kw)
             )
             if not ok:
                 i += 1  # every limit only tightens: this row refuses the cluster for good
                 continue
-            racks_in_row[r] += 1
+            self.racks_in_row[r] += 1
             heat[air_key] = heat.get(air_key, 0.0) + heat_air
             heat[liquid_key] = heat.get(liquid_key, 0.0) + heat_liquid
             if row.pod:
-                ports_used[row.pod] = ports_used.get(row.pod, 0.0) + ports
-            grid_load += grid_per_rack
-            power.add(r, design_kw)
+                self.ports_used[row.pod] = self.ports_used.get(row.pod, 0.0) + ports
+            self.grid_load += grid_per_rack
+            self.power.add(r, design_kw)
             key = (cluster.cluster, row.hall, row.row)
-            counts[key] = counts.get(key, 0) + 1
-            placed += 1
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.placed[ci] += 1
             if cluster.colocate == "hall":
                 fixed_hall = row.hall
             elif cluster.colocate == "pod":
                 fixed_pod = row.pod
-    return placements_from_counts(site, counts)
+        self.next_row[ci] = i
+        self.fixed[ci] = (fixed_hall, fixed_pod)

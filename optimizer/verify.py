@@ -468,7 +468,7 @@ def _check_demand(site: Site, placed: np.ndarray) -> list[Violation]:
                     float(n),
                     float(c.min_racks),
                     None,
-                    f"{c.cluster}: {n} racks < min_racks {c.min_racks}",
+                    f"{c.cluster}: {_racks(n)} < min_racks {c.min_racks}",
                 )
             )
         if c.max_racks is not None and n > c.max_racks:
@@ -479,7 +479,7 @@ def _check_demand(site: Site, placed: np.ndarray) -> list[Violation]:
                     float(n),
                     float(c.max_racks),
                     None,
-                    f"{c.cluster}: {n} racks > max_racks {c.max_racks}",
+                    f"{c.cluster}: {_racks(n)} > max_racks {c.max_racks}",
                 )
             )
     return out
@@ -537,7 +537,7 @@ def _check_colocation(site: Site, counts: _Counts) -> list[Violation]:
                     float(outside),
                     0.0,
                     None,
-                    f"{c.cluster}: {outside} racks in rows without a pod, colocate=pod allows 0",
+                    f"{c.cluster}: {_racks(outside)} in rows without a pod, colocate=pod allows 0",
                 )
             )
     return out

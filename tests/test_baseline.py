@@ -22,7 +22,7 @@ from optimizer.schema import (
     Row,
     Site,
 )
-from optimizer.verify import verify
+from optimizer.verify import Violation, verify
 
 # -- a small local helper to build sites in Python ------------------------------------------
 
@@ -218,6 +218,10 @@ def test_min_racks_is_not_enforced_and_the_verifier_says_so():
     assert [(v.rule, v.where, v.load, v.limit) for v in verify(site, p)] == [
         ("demand", "b", 0.0, 2.0)
     ]
+    # With minimums first, b gets its 2 racks first and a fills the rest.
+    p = first_fit(site, minimums_first=True)
+    assert racks_by_row(p) == {("a", "H", "R"): 2, ("b", "H", "R"): 2}
+    assert verify(site, p) == []
 
 
 def test_the_first_row_chosen_fixes_the_hall_of_a_colocated_cluster():
@@ -334,15 +338,18 @@ def random_sites(draw: st.DrawFn) -> Site:
         )
         for k in range(draw(st.integers(1, 3)))
     ]
-    demand = [
-        Cluster(
-            cluster=f"c{k}",
-            model=draw(st.sampled_from([m.model for m in models])),
-            max_racks=draw(st.one_of(st.none(), st.integers(0, 8))),
-            colocate=draw(st.sampled_from(["none", "hall", "pod"])),
+    demand = []
+    for k in range(draw(st.integers(1, 3))):
+        most = draw(st.one_of(st.none(), st.integers(0, 8)))
+        demand.append(
+            Cluster(
+                cluster=f"c{k}",
+                model=draw(st.sampled_from([m.model for m in models])),
+                min_racks=draw(st.integers(0, 3 if most is None else min(3, most))),
+                max_racks=most,
+                colocate=draw(st.sampled_from(["none", "hall", "pod"])),
+            )
         )
-        for k in range(draw(st.integers(1, 3)))
-    ]
     cooling = [
         CoolingLine(
             hall=h,
@@ -380,12 +387,17 @@ def random_sites(draw: st.DrawFn) -> Site:
     )
 
 
+def short_of_a_minimum(v: Violation) -> bool:
+    return v.rule == "demand" and v.load < v.limit
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(random_sites())
-def test_first_fit_never_violates_the_verifier_and_no_rack_can_be_added(site):
-    p = first_fit(site)
-    assert verify(site, p) == []
-    # Maximal: every further rack of a cluster below its max_racks breaks some limit.
+@given(random_sites(), st.booleans())
+def test_first_fit_never_violates_the_verifier_and_no_rack_can_be_added(site, minimums_first):
+    """Every violation of a first-fit plan is a cluster short of its `min_racks`, and every
+    further rack of a cluster below its `max_racks`, in any row, breaks some other limit."""
+    p = first_fit(site, minimums_first=minimums_first)
+    assert all(short_of_a_minimum(v) for v in verify(site, p))
     counts = counts_from_placements(p)
     for cluster in site.demand:
         placed = sum(n for (c, _, _), n in counts.items() if c == cluster.cluster)
@@ -395,7 +407,8 @@ def test_first_fit_never_violates_the_verifier_and_no_rack_can_be_added(site):
             more = dict(counts)
             key = (cluster.cluster, r.hall, r.row)
             more[key] = more.get(key, 0) + 1
-            assert verify(site, placements_from_counts(site, more)) != [], (cluster, r)
+            broken = verify(site, placements_from_counts(site, more))
+            assert [v for v in broken if not short_of_a_minimum(v)], (cluster, r)
 
 
 # -- scale ------------------------------------------------------------------------------------
