@@ -138,7 +138,16 @@ def _new_highs(verbose: bool) -> highspy.Highs:
         os.close(saved)
 
 
+_THREADS: list[int | None] = [None]  # the thread count HiGHS's global scheduler was made with
+
+
 def _highs(options: SolveOptions) -> highspy.Highs:
+    if options.threads and _THREADS[0] not in (None, options.threads):
+        # HiGHS keeps one global thread pool per process; a different count needs a new one
+        # (otherwise run() fails with an error status).
+        highspy.Highs.resetGlobalScheduler(True)
+    if options.threads:
+        _THREADS[0] = options.threads
     h = _new_highs(options.verbose)
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("log_to_console", bool(options.verbose))

@@ -33,6 +33,10 @@ class Index:
         return tuple(out)
 
     @cached_property
+    def place_set(self) -> frozenset[Place]:
+        return frozenset(self.places)
+
+    @cached_property
     def cluster(self) -> dict[str, Cluster]:
         return {c.cluster: c for c in self.site.demand}
 
