@@ -69,19 +69,29 @@ def resolve_site(
     return site.with_updates(**changes) if changes else site
 
 
-def first_fit_start(m: Any, model: Compiled, site: Site) -> tuple[np.ndarray | None, int]:
-    """The first-fit plan as a start vector for HiGHS (None if it misses a min_racks) and
-    the GPUs it places."""
-    placements = baseline.first_fit(site)
-    gpus = int(sum(site.model_by_id[mid].gpus for mid in placements["model"]))
+@dataclass(frozen=True)
+class Baseline:
+    """What first fit (a DCIM tool's one-rack-at-a-time answer) achieves on the site."""
+
+    gpus: int | None  # None when first fit cannot meet every min_racks
+    objective: float | None
+    start: np.ndarray | None  # as a start vector for HiGHS
+
+
+def first_fit_start(m: Any, model: Compiled, site: Site) -> Baseline:
+    """First fit (minimums first, then as many racks as fit) as a start vector for HiGHS.
+    A first fit that misses some min_racks is no plan: no start and no baseline."""
+    placements = baseline.first_fit(site, minimums_first=True)
     counts = placements.groupby(["cluster", "hall", "row"]).size()
     placed = placements.groupby("cluster").size()
     if any(placed.get(c.cluster, 0) < c.min_racks for c in site.demand):
-        return None, gpus
-    values = {id(m.racks[p]): float(n) for p, n in counts.items() if p in m.racks}
+        return Baseline(None, None, None)
+    gpus = int(sum(site.model_by_id[mid].gpus for mid in placements["model"]))
     x = np.where(np.isfinite(model.col_lower), model.col_lower, 0.0)
-    for vid, v in values.items():
-        x[model.column_of[vid]] = v
+    for p, n in counts.items():
+        k = model.column_of.get(id(m.racks[p])) if p in m.racks else None
+        if k is not None:
+            x[k] = float(n)
     # Colocation choices follow from where the racks stand.
     if hasattr(m, "choice"):
         for c, g in m.COLOCATION:
@@ -93,9 +103,11 @@ def first_fit_start(m: Any, model: Compiled, site: Site) -> tuple[np.ndarray | N
                 continue
             pod = m.index.row[hall, row].pod
             for g in (hall, pod):
-                if (c, g) in m.COLOCATION:
-                    x[model.column_of[id(m.choice[c, g])]] = 1.0
-    return x, gpus
+                k = model.column_of.get(id(m.choice[c, g])) if (c, g) in m.COLOCATION else None
+                if k is not None:
+                    x[k] = 1.0
+    objective = float(model.cost @ x + model.cost_offset)
+    return Baseline(gpus, objective, x)
 
 
 def plan(
@@ -132,8 +144,10 @@ def plan(
         time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads, verbose=verbose
     )
     with stages.stage("first fit"):
-        start, baseline_gpus = first_fit_start(m, model, site)
-    solution, bound_source = _solve(m, model, site, options, start, strategy, stages, on_progress)
+        base = first_fit_start(m, model, site)
+    solution, bound_source = _solve(
+        m, model, site, options, base.start, strategy, stages, on_progress
+    )
     if solution.status == INFEASIBLE:
         with stages.stage("explain"):
             raise explain.infeasible_error(site)
@@ -170,8 +184,9 @@ def plan(
         "mip_gap": _clean(solution.mip_gap),
         "bound": _clean(solution.bound),
         "bound_source": bound_source,
-        "baseline_gpus": baseline_gpus,
-        "gain_over_baseline_gpus": gpus - baseline_gpus,
+        "baseline_gpus": base.gpus,
+        "baseline_objective": _clean(base.objective),
+        "gain_over_baseline_gpus": None if base.gpus is None else gpus - base.gpus,
         "grid_limit_kw": site.grid_limit_kw,
         "onsite_firm_kw": site.onsite_firm_kw,
         "marginal_value_source": "lp_relaxation_duals" if duals is not None else None,
@@ -180,6 +195,7 @@ def plan(
         "model_nonzeros": nnz,
         "solver": "HiGHS",
         "strategy": strategy,
+        "strategy_stages": getattr(m, "strategy_log", None) and m.strategy_log.stages,
     }
     return Plan(
         site=site,

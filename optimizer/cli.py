@@ -62,7 +62,32 @@ def handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class RackfitGroup(click.Group):
+    """Usage errors (a missing argument, a bad option value) as one `error:` line, exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _err("interrupted")
+            sys.exit(EXIT_INTERNAL)
+        except click.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx else "rackfit"
+            hint = f" (see {path} --help)"
+            _err(f"{exc.format_message()}{hint}".replace("\n", " "))
+            sys.exit(EXIT_INPUT)
+        except click.ClickException as exc:
+            _err(exc.format_message())
+            sys.exit(exc.exit_code)
+
+
+@click.group(
+    cls=RackfitGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option("--debug", is_flag=True, help="Show the Python traceback of an error.")
 @click.version_option(package_name="rackfit")
 def main(debug: bool) -> None:
@@ -173,8 +198,7 @@ def plan(
     from optimizer.checks import site_warnings
 
     for w in site_warnings(result.site):
-        if not quiet:
-            _warn(str(w))
+        _warn(str(w))
     write_began = time.perf_counter()
     write_plan(result, out)
     on_stage("write", time.perf_counter() - write_began)
@@ -225,8 +249,14 @@ def check(site: Path, plan_path: Path) -> None:
 
 # -- models ------------------------------------------------------------------------------
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="How to print the library.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="How to print the library.",
+)
 @click.option("--sources", is_flag=True, help="Also show where every number comes from.")
 @handles_errors
 def models(fmt: str, sources: bool) -> None:

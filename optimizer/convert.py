@@ -87,6 +87,8 @@ def convert_site(source: Path, out: Path) -> str:
         from optimizer.errors import SiteError
 
         raise SiteError(raw.issues)
+    # A site without `name` is named after its folder or workbook: keep that name.
+    raw.site_keys.setdefault("name", source.stem if source.suffix else source.name)
     if out.suffix.lower() == ".xlsx":
         write_site_workbook(raw, out)
         return "workbook"

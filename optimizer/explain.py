@@ -29,18 +29,23 @@ UNITS = {"space": "positions", "network": "ports"}
 def raise_if_trivially_infeasible(site: Site) -> None:
     """A cluster with min_racks > 0 whose model fits no row, or fewer fitting positions
     than its minimum."""
+    from optimizer.formulation import Index
+
+    index = Index(site)
     problems = []
     for c in site.demand:
         if c.min_racks == 0:
             continue
         model = site.model_of(c)
-        fitting = [r for r in site.rows if r.fits(model)]
+        fitting = [index.row[h, r] for _, h, r in index.by_cluster.get(c.cluster, [])]
         positions = sum(r.positions for r in fitting)
         if not fitting:
+            where = " in a row that belongs to a pod" if c.colocate == "pod" else ""
             problems.append(
                 f"cluster {c.cluster} needs at least {c.min_racks} racks of {model.model} "
                 f"({model.design_kw:g} kW, {model.weight_kg:g} kg"
-                f"{', liquid' if model.liquid_fraction > 0 else ''}) but the model fits no row"
+                f"{', liquid' if model.liquid_fraction > 0 else ''}) but the model fits no "
+                f"row{where}"
             )
         elif positions < c.min_racks:
             problems.append(

@@ -18,14 +18,18 @@ def binding_limits(plan: Plan, most: int = 8) -> list[tuple[str, str, float, flo
         when = "normal" if r["worst_failure"] is None else f"after {r['worst_failure']} fails"
         found.append(("power", f"{r['device']} ({when})", r["utilization"], r["marginal_value"]))
     for _, r in plan.cooling[plan.cooling["binding"]].iterrows():
-        found.append(("cooling", f"{r['hall']} {r['medium']}", r["utilization"], r["marginal_value"]))
+        found.append(
+            ("cooling", f"{r['hall']} {r['medium']}", r["utilization"], r["marginal_value"])
+        )
     for _, r in plan.pods[plan.pods["binding"]].iterrows():
         found.append(("pods", str(r["pod"]), r["utilization"], r["marginal_value"]))
     for _, r in plan.grid[plan.grid["binding"]].iterrows():
         found.append(("grid", "site supply", r["utilization"], r["marginal_value"]))
     full_rows = plan.rows[plan.rows["binding"]]
     if len(full_rows):
-        found.append(("rows", f"{len(full_rows)} full rows", 1.0, float(full_rows["marginal_value"].sum())))
+        found.append(
+            ("rows", f"{len(full_rows)} full rows", 1.0, float(full_rows["marginal_value"].sum()))
+        )
     found.sort(key=lambda t: (-abs(t[3]), t[0], t[1]))
     return found[:most]
 
@@ -48,8 +52,12 @@ def summary_lines(plan: Plan, out: Path | None = None, total_s: float | None = N
         pct = f" ({100 * gain / base:+.1f}%)" if base else ""
         lines.append(f"  first fit (a DCIM tool's answer) places {base:,} GPUs: "
                      f"{gain:+,} GPUs{pct} with rackfit")  # fmt: skip
+    else:
+        lines.append("  first fit (a DCIM tool's answer) cannot meet every min_racks here")
     lines.append("")
-    lines.append(f"  {'cluster':<18}{'model':<28}{'placed':>8}{'asked':>14}{'GPUs':>10}  limited by")
+    lines.append(
+        f"  {'cluster':<18}{'model':<28}{'placed':>8}{'asked':>14}{'GPUs':>10}  limited by"
+    )
     for _, c in plan.clusters.iterrows():
         hi = "-" if c["max_racks"] is None or str(c["max_racks"]) == "<NA>" else str(c["max_racks"])
         asked = f"{c['min_racks']}..{hi}"

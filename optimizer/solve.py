@@ -250,6 +250,11 @@ class Solver:
     def _solution(self, solve_s: float, log: list[str]) -> Solution:
         h = self.h
         status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kModelEmpty or self.model.shape[1] == 0:
+            # Nothing to decide (e.g. no cluster fits any row): the empty plan is optimal.
+            x = np.zeros(self.model.shape[1])
+            return Solution("optimal", x, self.model.cost_offset, self.model.cost_offset, 0.0,
+                            solve_s, log=log)  # fmt: skip
         info = h.getInfo()
         has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.asarray(h.getSolution().col_value, dtype=float) if has_point else None
@@ -303,6 +308,8 @@ def relaxation_duals(model: Compiled, options: SolveOptions | None = None) -> np
     h.setOptionValue("time_limit", float(opts.time_limit_s))
     _pass(h, model, relax=True)
     h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty:
+        return np.zeros(model.shape[0])
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     duals = np.asarray(h.getSolution().row_dual, dtype=float)

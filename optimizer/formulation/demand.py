@@ -25,8 +25,9 @@ def add_demand(m: pyo.ConcreteModel, index: Index) -> None:
         lower = cluster.min_racks if cluster.min_racks > 0 else None
         if lower is None and upper is None:
             return pyo.Constraint.Skip
-        placed = pyo.quicksum(m.racks[p] for p in places) if places else 0
-        return pyo.inequality(lower, placed, upper)
+        if not places:  # a minimum with nowhere to stand (explain.py reports it first)
+            return pyo.Constraint.Infeasible if lower else pyo.Constraint.Skip
+        return pyo.inequality(lower, pyo.quicksum(m.racks[p] for p in places), upper)
 
     m.demand = pyo.Constraint(m.CLUSTERS, rule=rule)
 

@@ -172,8 +172,12 @@ def build_aggregate(index: Index, limits: list[PowerLimit], objective: str) -> p
             m.cons.add(placed >= cl.min_racks)
         if cl.max_racks is not None and mine:
             m.cons.add(placed <= cl.max_racks)
-    colocated = [c for c in clusters if index.cluster[c].colocate == "hall"]
-    halls_of = {c: sorted({hall_of[k] for k, cc in keys if cc == c}) for c in colocated}
+    halls_of = {
+        c: sorted({hall_of[k] for k, cc in keys if cc == c})
+        for c in clusters
+        if index.cluster[c].colocate == "hall"
+    }
+    colocated = [c for c, halls in halls_of.items() if halls]
     m.HALLCHOICE = pyo.Set(initialize=[(c, h) for c in colocated for h in halls_of[c]], dimen=2)
     m.z = pyo.Var(m.HALLCHOICE, domain=pyo.Binary)
     for c in colocated:
