@@ -55,7 +55,9 @@ def read_scenarios(path: Path) -> list[dict[str, str]]:
         if not name.strip():
             issues.append(Issue(where, "value is required", row=i + 2, column="scenario"))
         elif name in seen:
-            issues.append(Issue(where, f"duplicate scenario '{name}'", row=i + 2, column="scenario"))
+            issues.append(
+                Issue(where, f"duplicate scenario '{name}'", row=i + 2, column="scenario")
+            )
         seen.add(name)
     if issues:
         raise SiteError(issues)
@@ -80,8 +82,11 @@ def without_device(site: Site, device: str) -> Site:
     return site.with_updates(rows=tuple(r.model_dump() for r in rows))
 
 
-def apply_scenario(site: Site, scenario: dict[str, str], where: str = "scenarios", line: int = 0) -> Site:
+def apply_scenario(
+    site: Site, scenario: dict[str, str], where: str = "scenarios", line: int = 0
+) -> Site:
     """The site with a scenario's overrides applied (empty cells keep the site's value)."""
+
     def bad(column: str, message: str) -> SiteError:
         return SiteError(Issue(where, message, row=line or None, column=column))
 

@@ -18,8 +18,9 @@ from optimizer.export import _write_atomically  # noqa: E402
 def _check_replaceable_folder(out: Path, marker: str) -> None:
     """Only an empty folder or one this command wrote before (it holds `marker`) is replaced."""
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
-        raise UsageError(f"{out} exists and is not an earlier output (no {marker}); "
-                         "choose another --out")
+        raise UsageError(
+            f"{out} exists and is not an earlier output (no {marker}); choose another --out"
+        )
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:

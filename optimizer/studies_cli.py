@@ -11,20 +11,52 @@ from optimizer.cli import handles_errors
 
 @click.command()
 @click.argument("site", type=click.Path(path_type=Path))
-@click.option("--grid-mw", default=None, metavar="A:B:STEP",
-              help="Grid limits in MW: A:B:STEP (both ends included), or A,B,C.")
-@click.option("--onsite-mw", default=None, metavar="A:B:STEP",
-              help="Firm on-site generation in MW (replaces onsite_firm_kw).")
-@click.option("--design-temp-c", default=None, metavar="A:B:STEP",
-              help="Design temperatures in °C (each temperature rebuilds the model).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("sweep"), show_default=True,
-              help="Folder for sweep.csv, sweep.png and sweep.xlsx.")
-@click.option("--objective", type=click.Choice(["gpus", "cost"]), default=None,
-              help="Override the site's objective.")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=120.0,
-              show_default=True, help="Seconds per point.")
-@click.option("--mip-gap", type=click.FloatRange(min=0.0, max=1.0), default=1e-4,
-              show_default=True, help="Relative gap per point.")
+@click.option(
+    "--grid-mw",
+    default=None,
+    metavar="A:B:STEP",
+    help="Grid limits in MW: A:B:STEP (both ends included), or A,B,C.",
+)
+@click.option(
+    "--onsite-mw",
+    default=None,
+    metavar="A:B:STEP",
+    help="Firm on-site generation in MW (replaces onsite_firm_kw).",
+)
+@click.option(
+    "--design-temp-c",
+    default=None,
+    metavar="A:B:STEP",
+    help="Design temperatures in °C (each temperature rebuilds the model).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("sweep"),
+    show_default=True,
+    help="Folder for sweep.csv, sweep.png and sweep.xlsx.",
+)
+@click.option(
+    "--objective",
+    type=click.Choice(["gpus", "cost"]),
+    default=None,
+    help="Override the site's objective.",
+)
+@click.option(
+    "--time-limit",
+    "time_limit_s",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Seconds per point.",
+)
+@click.option(
+    "--mip-gap",
+    type=click.FloatRange(min=0.0, max=1.0),
+    default=1e-4,
+    show_default=True,
+    help="Relative gap per point.",
+)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Solver threads.")
 @handles_errors
 def sweep(
@@ -61,18 +93,47 @@ def sweep(
 @click.command()
 @click.argument("site", type=click.Path(path_type=Path))
 @click.argument("scenarios", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=Path("batch"), show_default=True,
-              help="Folder for results.csv and results.xlsx.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Local processes (default: one per core).")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Run on an existing Dask distributed scheduler, e.g. tcp://host:8786.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Start a local Dask cluster with this many workers for the batch.")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=120.0,
-              show_default=True, help="Seconds per scenario.")
-@click.option("--mip-gap", type=click.FloatRange(min=0.0, max=1.0), default=1e-4,
-              show_default=True, help="Relative gap per scenario.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("batch"),
+    show_default=True,
+    help="Folder for results.csv and results.xlsx.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Local processes (default: one per core).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on an existing Dask distributed scheduler, e.g. tcp://host:8786.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Start a local Dask cluster with this many workers for the batch.",
+)
+@click.option(
+    "--time-limit",
+    "time_limit_s",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Seconds per scenario.",
+)
+@click.option(
+    "--mip-gap",
+    type=click.FloatRange(min=0.0, max=1.0),
+    default=1e-4,
+    show_default=True,
+    help="Relative gap per scenario.",
+)
 @handles_errors
 def batch(
     site: Path, scenarios: Path, out: Path, jobs: int | None, scheduler: str | None,

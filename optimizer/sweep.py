@@ -120,7 +120,9 @@ def sweep(
         site = base.with_updates(design_temp_c=float(temp))
         m = build_model(site)
         model = compile_model(m)
-        grid_row = next(k for k, c in enumerate(model.constraints) if c.parent_component().name == "grid")
+        grid_row = next(
+            k for k, c in enumerate(model.constraints) if c.parent_component().name == "grid"
+        )
         solver = Solver(model, options)
         points = sorted(itertools.product(grids, onsites), key=lambda gs: (gs[0] + gs[1], gs))
         x_prev = None
@@ -170,5 +172,7 @@ def rebuild_sweep(site_or_path: Site | str, grid_mw: Iterable[float], **kw: Any)
                          "objective": p.summary["objective"],
                          "solve_s": time.perf_counter() - began})  # fmt: skip
         except InfeasibleError:
-            rows.append({"grid_mw": g, "status": "infeasible", "solve_s": time.perf_counter() - began})
+            rows.append(
+                {"grid_mw": g, "status": "infeasible", "solve_s": time.perf_counter() - began}
+            )
     return pd.DataFrame(rows)
