@@ -448,12 +448,6 @@ def test_infeasible_site_with_power_n1_conflict():
 # -- edge cases found by the property tests ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a site where no cluster fits any row builds an empty model; HiGHS reports "
-    "kModelEmpty, which solve.Solver._solution maps to 'error' (no point), so plan() raises "
-    "InternalError instead of returning the empty optimal plan",
-)
 @pytest.mark.parametrize("strategy", ["plain", "auto"])
 def test_site_where_nothing_fits_gives_an_empty_optimal_plan(strategy):
     """The only cluster needs liquid and no row has it (a warning, not an error): the best
@@ -463,12 +457,6 @@ def test_site_where_nothing_fits_gives_an_empty_optimal_plan(strategy):
     assert (p.status, p.summary["racks"], p.summary["objective"]) == ("optimal", 0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: explain.raise_if_trivially_infeasible counts rows the model fits but not "
-    "that a pod-colocated cluster can only use rows in a pod; formulation/demand.py then "
-    "builds `min_racks <= 0` and Pyomo raises InvalidConstraintError",
-)
 @pytest.mark.parametrize("strategy", ["plain", "auto"])
 def test_pod_colocated_minimum_with_no_row_in_a_pod_is_infeasible(strategy):
     """`c` must have a rack, colocated by pod, but the only row is in no pod."""
