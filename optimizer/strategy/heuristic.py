@@ -1,21 +1,28 @@
-"""A primal heuristic that fills power groups.
+"""A primal heuristic that fills power groups, hall by hall.
 
 The surrogate bound's aggregated plan says how many racks of each cluster each power class
-(rows on the same upstream blocks, see bound.py) should take: a mix that fills the class's
-share of capacity as exactly as the integers allow. This module turns it into a full plan:
-the full model with Σ_{rows of class k} racks[c, ·] = y[k, c] added (fix-and-optimize), which
-leaves HiGHS only the placement of given counts on rows, busways and pods. If the counts
-cannot be laid out per class (a mix of racks in a row that the aggregate could not see), the
-counts per hall are tried, then per hall for clusters that are not colocated. Each pass is
-short: an impossible layout is usually proven so in presolve. The result is a feasible start
-for the full solve; first fit is the fallback. (Relaxing the counts to upper bounds was
-measured too: it gives plans a few percent short of the bound, worse than the full solve
-finds with the bound as a cut, so it is not tried.)
+(rows on the same upstream blocks, see bound.py) takes: a mix that fills the class's share of
+capacity as exactly as the integers allow. This module turns it into a full plan.
+
+1. Per class: the full model with Σ_{rows of class k} racks[c, ·] = y[k, c] added (fix and
+   optimize). Cheap, and exact when the aggregated mix can be laid out on rows, busways and
+   pods. An impossible layout is usually proven so in presolve.
+2. Hall by hall: each hall gets its own small MIP: every row of the full model whose columns
+   all lie in the hall, and every row that couples halls (the grid, cluster minimums and
+   maximums, colocation, a substation's N-1 row) with the hall's share of it fixed to what the
+   aggregated plan gives that hall (coefficients are equal within a class, so the share is
+   exact). Within that, the hall maximizes the objective. The shares add up to the aggregated
+   plan, so the assembled plan meets every coupling row; if every hall reaches its share of
+   the objective, the plan is optimal. A hall whose minimum share cannot be met keeps only its
+   upper shares (the full solve then repairs the minimums).
+The result is a start for the full solve; first fit is the fallback.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -35,62 +42,162 @@ def _with_rows(model: Compiled, rows: list[tuple[dict[int, float], float, float]
             c.append(col)
             v.append(coef)
     extra = sparse.csr_array((v, (r, c)), shape=(len(rows), n_cols))
-    return Compiled(
+    return replace(
+        model,
         A=sparse.vstack([model.A, extra], format="csr"),
         row_lower=np.concatenate([model.row_lower, [lo for _, lo, _ in rows]]),
         row_upper=np.concatenate([model.row_upper, [hi for _, _, hi in rows]]),
-        col_lower=model.col_lower,
-        col_upper=model.col_upper,
-        integer=model.integer,
-        cost=model.cost,
-        cost_offset=model.cost_offset,
-        maximize=model.maximize,
-        columns=model.columns,
         constraints=model.constraints + [None] * len(rows),
-        column_of=model.column_of,
     )
+
+
+def _aggregate_point(
+    m: Any, model: Compiled, surrogate: SurrogateBound
+) -> tuple[np.ndarray, np.ndarray]:
+    """The aggregated plan as a point of the full model (each class's racks of a cluster on
+    one representative place) and each column's hall index."""
+    site = m.index.site
+    halls = {h: n for n, h in enumerate(site.halls)}
+    row_class = {site.rows[i].id: k for k, rows in surrogate.members.items() for i in rows}
+    x = np.zeros(model.shape[1])
+    hall_of = np.full(model.shape[1], -1)
+    placed: set[tuple[str, str]] = set()
+    target = {(k, c): n for (_, k, c), n in surrogate.classes.items()}
+    for p in m.PLACES:
+        col = model.column_of.get(id(m.racks[p]))
+        if col is None:
+            continue
+        hall_of[col] = halls[p[1]]
+        k = row_class.get((p[1], p[2]))
+        if k is not None and (k, p[0]) not in placed and (k, p[0]) in target:
+            x[col] = target[k, p[0]]
+            placed.add((k, p[0]))
+    if hasattr(m, "choice"):
+        chosen: set[str] = set()  # one group per colocated cluster, the first one it uses
+        for c, g in m.COLOCATION:
+            col = model.column_of.get(id(m.choice[c, g]))
+            if col is None:
+                continue
+            members = m.index.by_cluster_hall.get((c, g)) or m.index.by_cluster_pod.get((c, g))
+            hall_of[col] = halls[members[0][1]]
+            used = any(
+                x[model.column_of[id(m.racks[p])]] > 0
+                for p in members
+                if id(m.racks[p]) in model.column_of
+            )
+            x[col] = 1.0 if used and c not in chosen else 0.0
+            if used:
+                chosen.add(c)
+    return x, hall_of
+
+
+def _by_class(m: Any, model: Compiled, surrogate: SurrogateBound, options: SolveOptions,
+              start: np.ndarray | None) -> Solution | None:  # fmt: skip
+    site_rows = m.index.site.rows
+    row_class = {site_rows[i].id: k for k, rows in surrogate.members.items() for i in rows}
+    columns: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for p in m.PLACES:
+        k = row_class.get((p[1], p[2]))
+        col = model.column_of.get(id(m.racks[p]))
+        if k is not None and col is not None:
+            columns[k, p[0]][col] = 1.0
+    target = {(k, c): n for (_, k, c), n in surrogate.classes.items()}
+    rows = [(cols, float(target.get(key, 0)), float(target.get(key, 0)))
+            for key, cols in columns.items()]  # fmt: skip
+    solution = Solver(_with_rows(model, rows), options).solve(start=start)
+    return solution if solution.x is not None else None
+
+
+def _elastic_hall(
+    model: Compiled, sub_a: Any, cols: np.ndarray, lower: list[float], upper: list[float],
+    soft: list[int],
+) -> Compiled:  # fmt: skip
+    """One hall's model. Its minimum shares (the `soft` rows) get a slack column each, at a
+    price above any rack's objective value, so a hall that cannot meet a share still returns
+    its best plan, short by as little as it can be."""
+    lower_arr = np.array(lower, dtype=float)
+    n = len(cols)
+    slack = sparse.csr_array(
+        (np.ones(len(soft)), (soft, np.arange(len(soft)))), shape=(len(lower), len(soft))
+    )
+    cost = model.cost[cols]
+    price = 10.0 * (float(np.abs(cost).max()) if n else 1.0) + 1.0
+    sign = -1.0 if model.maximize else 1.0  # the slack always makes the objective worse
+    return replace(
+        model,
+        A=sparse.hstack([sparse.csr_array(sub_a), slack], format="csr"),
+        row_lower=lower_arr,
+        row_upper=np.array(upper, dtype=float),
+        col_lower=np.concatenate([model.col_lower[cols], np.zeros(len(soft))]),
+        col_upper=np.concatenate([model.col_upper[cols], np.full(len(soft), np.inf)]),
+        integer=np.concatenate([model.integer[cols], np.zeros(len(soft), dtype=bool)]),
+        cost=np.concatenate([cost, np.full(len(soft), sign * price)]),
+        cost_offset=0.0,
+        columns=[],
+        constraints=[],
+        column_of={},
+    )
+
+
+def _hall_by_hall(
+    m: Any, model: Compiled, surrogate: SurrogateBound, options: SolveOptions, deadline: float
+) -> np.ndarray | None:
+    x_agg, hall_of = _aggregate_point(m, model, surrogate)
+    a = model.A.tocsr()
+    n_rows = a.shape[0]
+    row_halls = [
+        np.unique(hall_of[a.indices[a.indptr[r] : a.indptr[r + 1]]]) for r in range(n_rows)
+    ]
+    x = np.zeros(model.shape[1])
+    for h in np.unique(hall_of[hall_of >= 0]):
+        cols = np.flatnonzero(hall_of == h)
+        local_rows, lower, upper, soft = [], [], [], []
+        share = a[:, cols] @ x_agg[cols]
+        for r in range(n_rows):
+            halls = row_halls[r]
+            if h not in halls:
+                continue
+            local_rows.append(r)
+            if len(halls) == 1:
+                lower.append(model.row_lower[r])
+                upper.append(model.row_upper[r])
+            else:  # a coupling row: this hall's share of the aggregated plan
+                if np.isfinite(model.row_lower[r]):
+                    soft.append(len(lower))
+                lower.append(share[r] if np.isfinite(model.row_lower[r]) else -np.inf)
+                upper.append(share[r] if np.isfinite(model.row_upper[r]) else np.inf)
+        sub = _elastic_hall(model, a[local_rows][:, cols], cols, lower, upper, soft)
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return None
+        solution = Solver(sub, replace(options, time_limit_s=left)).solve()
+        if solution.x is None:
+            return None
+        solution = replace(solution, x=solution.x[: len(cols)])
+        x[cols] = np.round(solution.x) * model.integer[cols] + solution.x * ~model.integer[cols]
+    return x
 
 
 def fill_power_groups(
     m: Any, model: Compiled, surrogate: SurrogateBound, options: SolveOptions,
     start: np.ndarray | None = None,
 ) -> Solution | None:  # fmt: skip
-    """A full plan that follows the aggregated plan's counts per power class, or None."""
+    """A full plan that follows the aggregated plan, or None (see the module docstring)."""
     if not surrogate.classes:
         return None
-    site_rows = m.index.site.rows
-    row_class = {site_rows[i].id: k for k, rows in surrogate.members.items() for i in rows}
-    by_class: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    by_hall: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    for p in m.PLACES:
-        k = row_class.get((p[1], p[2]))
-        col = model.column_of.get(id(m.racks[p]))
-        if col is None:  # a rack that no row or objective mentions
-            continue
-        if k is not None:
-            by_class[k, p[0]][col] = 1.0
-        by_hall[p[1], p[0]][col] = 1.0
-    class_target: dict[tuple[str, str], int] = {}
-    hall_target: dict[tuple[str, str], int] = defaultdict(int)
-    for (hall, k, c), n in surrogate.classes.items():
-        class_target[k, c] = n
-        hall_target[hall, c] += n
-    colocated = {c.cluster for c in m.index.site.demand if c.colocate != "none"}
-    # Passes from strict to loose: counts fixed per power class; per hall (rows, busways and
-    # pods the aggregate could not see get the freedom to shift racks between classes);
-    # per hall for clusters that are not colocated (the aggregate cannot see pod colocation).
-    passes = (
-        (by_class, class_target, set()),
-        (by_hall, hall_target, set()),
-        (by_hall, hall_target, colocated),
-    )
-    for columns, target, free in passes:
-        rows = [
-            (cols, float(target.get(key, 0)), float(target.get(key, 0)))
-            for key, cols in columns.items()
-            if key[1] not in free
-        ]
-        solution = Solver(_with_rows(model, rows), options).solve(start=start)
-        if solution.x is not None:
-            return solution
-    return None
+    began = time.perf_counter()
+    deadline = began + options.time_limit_s
+    short = replace(options, time_limit_s=max(options.time_limit_s * 0.2, 1.0))
+    by_class = _by_class(m, model, surrogate, short, start)
+    if by_class is not None:
+        return by_class
+    x = _hall_by_hall(m, model, surrogate, options, deadline)
+    if x is None:
+        return None
+    feasible = (model.A @ x <= model.row_upper + 1e-6).all() and (
+        model.A @ x >= model.row_lower - 1e-6
+    ).all()
+    if not feasible:
+        return None
+    objective = float(model.cost @ x + model.cost_offset)
+    return Solution("time_limit", x, objective, None, None, time.perf_counter() - began)

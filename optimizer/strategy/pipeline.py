@@ -75,7 +75,7 @@ def solve_with_strategy(
     # 1. the surrogate bound
     t0 = time.perf_counter()
     with stages.stage("bound"):
-        agg_options = replace(options, time_limit_s=left() * 0.4, mip_gap=options.mip_gap / 2)
+        agg_options = replace(options, time_limit_s=left() * 0.4, mip_gap=options.mip_gap * 0.9)
         sb = surrogate_bound(m.index, m.power_limits, m.objective_name, agg_options)
     log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
     if sb.bound is None and sb.exact is False and not sb.classes:
