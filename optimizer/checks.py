@@ -9,6 +9,8 @@ a cluster that fits nowhere, ...); warnings never stop a solve.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from optimizer.errors import Issue
@@ -19,6 +21,37 @@ if TYPE_CHECKING:
 
 
 Record = tuple[str, int, dict[str, str]]  # where, spreadsheet row, {column: text}
+SHORT = 40  # longest value echoed whole in a message
+EXTRA = "\0extra"  # record key of the cells beyond the header (a ragged row; loaders)
+
+
+def shorten(text: str, limit: int = SHORT) -> str:
+    """`text` cut to `limit` characters with an ellipsis, so a message never echoes a
+    10,000-character cell whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+@dataclass(frozen=True)
+class SiteLocations:
+    """Where a loaded site's tables and records are, for messages about a `Site` (which no
+    longer knows its files). Built by `loaders.site_locations`; empty = the bare file names.
+
+    `files`: table (`rows`, `power`, ...) -> its file or `workbook:sheet`.
+    `rows`: (table, *id) -> spreadsheet row of the record's first line, e.g.
+    `("rows", "A", "A3")`, `("demand", "train")`, `("cooling", "L", "liquid")`.
+    """
+
+    files: Mapping[str, str] = field(default_factory=dict)
+    rows: Mapping[tuple[str, ...], int] = field(default_factory=dict)
+
+    def where(self, table: str) -> str:
+        return self.files.get(table, f"{table}.csv")
+
+    def row(self, table: str, *key: str) -> int | None:
+        return self.rows.get((table, *key))
+
+    def issue(self, table: str, key: tuple[str, ...], message: str, column: str) -> Issue:
+        return Issue(self.where(table), message, row=self.row(table, *key), column=column)
 
 
 def _records(raw: RawSite, table: str) -> list[Record]:
@@ -36,7 +69,8 @@ def _duplicates(raw: RawSite, table: str, columns: tuple[str, ...], issues: list
             issues.append(
                 Issue(
                     where,
-                    f"duplicate {columns[-1]} '{'/'.join(key)}' (first on row {first[key]})",
+                    f"duplicate {columns[-1]} '{shorten('/'.join(key))}' "
+                    f"(first on row {first[key]})",
                     row=line,
                     column=columns[-1],
                 )
@@ -60,7 +94,7 @@ def _cycle_issues(raw: RawSite, issues: list[Issue]) -> None:
             cycle = seen[seen.index(current) :]
             if start in cycle and not reported.intersection(cycle):
                 reported.update(cycle)
-                shown = " -> ".join([*cycle, cycle[0]])
+                shown = shorten(" -> ".join([*cycle, cycle[0]]), 200)
                 message = (
                     "a device cannot be its own parent"
                     if len(cycle) == 1
@@ -74,8 +108,12 @@ def _reference_issues(
 ) -> None:
     for where, line, rec in _records(raw, table):
         value = rec.get(column, "")
+        if EXTRA in rec:
+            continue  # a ragged row (already reported): its cells may be shifted
         if value and value not in known:
-            issues.append(Issue(where, message.format(value=value), row=line, column=column))
+            issues.append(
+                Issue(where, message.format(value=shorten(value)), row=line, column=column)
+            )
 
 
 def table_errors(parsed: ParsedSite, raw: RawSite, model_ids: set[str]) -> list[Issue]:
@@ -91,47 +129,48 @@ def table_errors(parsed: ParsedSite, raw: RawSite, model_ids: set[str]) -> list[
         _duplicates(raw, table, columns, issues)
 
     folder = raw.site_where.endswith(".yaml")
-    power_file = "power.csv" if folder else "the power sheet"
-    pods_file = "pods.csv" if folder else "the pods sheet"
+
+    def named(table: str) -> str:
+        return f"{table}.csv" if folder else f"the {table} sheet"
+
+    # A table that could not be read (or whose header is wrong) has already been reported:
+    # checking references into it would flag every one of them as well.
+    broken = parsed.broken
     devices = raw.ids("power", "device")
-    _reference_issues(
-        raw,
-        "power",
-        "parent",
-        devices,
-        f"parent '{{value}}' is not a device in {power_file}",
-        issues,
-    )
-    _cycle_issues(raw, issues)
-    for column in ("feed_a", "feed_b"):
+    if "power" not in broken:
         _reference_issues(
-            raw, "rows", column, devices, f"device '{{value}}' is not in {power_file}", issues
-        )
-    _reference_issues(
-        raw, "rows", "pod", raw.ids("pods", "pod"), f"pod '{{value}}' is not in {pods_file}", issues
-    )
-    _reference_issues(
-        raw,
-        "cooling",
-        "hall",
-        raw.ids("rows", "hall"),
-        "hall '{value}' has no rows in rows.csv",
-        issues,
-    )
-    _reference_issues(
-        raw,
-        "demand",
-        "model",
-        model_ids,
-        "model '{value}' is in neither the hardware library (rackfit models) nor models.csv",
-        issues,
-    )
+            raw, "power", "parent", devices,
+            f"parent '{{value}}' is not a device in {named('power')}", issues,
+        )  # fmt: skip
+        for column in ("feed_a", "feed_b"):
+            _reference_issues(
+                raw, "rows", column, devices,
+                f"device '{{value}}' is not in {named('power')}", issues,
+            )  # fmt: skip
+    _cycle_issues(raw, issues)
+    if "pods" not in broken:
+        _reference_issues(
+            raw, "rows", "pod", raw.ids("pods", "pod"),
+            f"pod '{{value}}' is not in {named('pods')}", issues,
+        )  # fmt: skip
+    if "rows" not in broken:
+        _reference_issues(
+            raw, "cooling", "hall", raw.ids("rows", "hall"),
+            f"hall '{{value}}' has no rows in {named('rows')}", issues,
+        )  # fmt: skip
+    if "models" not in broken:
+        _reference_issues(
+            raw, "demand", "model", model_ids,
+            "model '{value}' is in neither the hardware library (rackfit models) nor "
+            f"{named('models')}",
+            issues,
+        )  # fmt: skip
     for where, line, rec in _records(raw, "rows"):
         if rec.get("feed_b") and rec.get("feed_b") == rec.get("feed_a"):
             issues.append(
                 Issue(
                     where,
-                    f"feed_b equals feed_a ('{rec['feed_a']}'); leave feed_b "
+                    f"feed_b equals feed_a ('{shorten(rec['feed_a'])}'); leave feed_b "
                     "empty for a single-corded row",
                     row=line,
                     column="feed_b",
@@ -185,8 +224,11 @@ def table_errors(parsed: ParsedSite, raw: RawSite, model_ids: set[str]) -> list[
     return issues
 
 
-def site_warnings(site: Site) -> list[Issue]:
-    """What is allowed but likely unintended. Locations name the table and the id."""
+def site_warnings(site: Site, locations: SiteLocations | None = None) -> list[Issue]:
+    """What is allowed but likely unintended. With `locations` (see `loaders.site_locations`;
+    `loaders.load_site_with_warnings` passes them) each warning names the site's own file or
+    sheet and the row of the record; without, the bare table file name and the id."""
+    at = locations or SiteLocations()
     issues: list[Issue] = []
     roots = {d.device for d in site.devices if d.parent is None}
     for row in site.rows:
@@ -195,8 +237,9 @@ def site_warnings(site: Site) -> list[Issue]:
         shared = [d for d in site.path(row.feed_a) if d in site.path(row.feed_b) and d not in roots]
         if shared:
             issues.append(
-                Issue(
-                    "rows.csv",
+                at.issue(
+                    "rows",
+                    row.id,
                     f"row {row.label}: both feeds go through '{shared[0]}', "
                     "a single point of failure below the root",
                     column="feed_b",
@@ -206,8 +249,9 @@ def site_warnings(site: Site) -> list[Issue]:
         model = site.model_of(cluster)
         if not any(r.fits(model) for r in site.rows):
             issues.append(
-                Issue(
-                    "demand.csv",
+                at.issue(
+                    "demand",
+                    (cluster.cluster,),
                     f"cluster '{cluster.cluster}': model '{model.model}' "
                     "fits no row (power per position, weight or liquid)",
                     column="model",
@@ -217,8 +261,9 @@ def site_warnings(site: Site) -> list[Issue]:
         liquid_rows = any(r.liquid for r in site.rows if r.hall == hall)
         if liquid_rows and site.cooling_capacity_kw(hall, "liquid") == 0:
             issues.append(
-                Issue(
-                    "cooling.csv",
+                at.issue(  # at the hall's (empty) liquid line if it has one
+                    "cooling",
+                    (hall, "liquid"),
                     f"hall '{hall}' has liquid rows but no liquid cooling capacity",
                     column="medium",
                 )
@@ -226,5 +271,7 @@ def site_warnings(site: Site) -> list[Issue]:
     used_pods = Counter(r.pod for r in site.rows if r.pod is not None)
     for pod in site.pods:
         if pod.pod not in used_pods:
-            issues.append(Issue("pods.csv", f"pod '{pod.pod}' is used by no row", column="pod"))
+            issues.append(
+                at.issue("pods", (pod.pod,), f"pod '{pod.pod}' is used by no row", column="pod")
+            )
     return issues

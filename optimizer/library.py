@@ -28,18 +28,28 @@ def library_dir() -> Path:
 
 
 def _entry(path: Path, issues: list[Issue]) -> tuple[RackModel, dict[str, str], str] | None:
-    from optimizer.loaders import _describe
+    from optimizer.loaders import _describe, load_yaml, yaml_issue
 
     where = str(path)
+    before = len(issues)  # `issues` holds the other files' problems too
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
         issues.append(Issue(where, f"cannot read rack model: {str(exc).splitlines()[0]}"))
+        return None
+    try:
+        data, repeated = load_yaml(text)
+    except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as exc:
+        issues.append(yaml_issue(where, exc))
         return None
     if not isinstance(data, dict):
         issues.append(Issue(where, "expected a mapping of fields"))
         return None
-    unknown = set(data) - set(NUMBER_FIELDS) - set(TEXT_FIELDS)
+    for key, line, first in repeated:
+        issues.append(
+            Issue(where, f"field repeats on line {line} (first on line {first})", column=str(key))
+        )
+    unknown = {str(k) for k in data} - set(NUMBER_FIELDS) - set(TEXT_FIELDS)
     for key in sorted(unknown):
         issues.append(Issue(where, "unknown field", column=key))
     values: dict[str, object] = {"model": data.get("model", path.stem)}
@@ -60,7 +70,7 @@ def _entry(path: Path, issues: list[Issue]) -> tuple[RackModel, dict[str, str], 
         issues.append(
             Issue(where, f"model id '{values['model']}' differs from the file name", column="model")
         )
-    if issues:
+    if len(issues) > before:
         return None
     try:
         model = RackModel.model_validate(values)

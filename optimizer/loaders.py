@@ -11,18 +11,20 @@ so a folder and its workbook load to equal sites.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import pandas as pd
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from optimizer import library
+from optimizer.checks import EXTRA, SiteLocations, shorten
 from optimizer.errors import Issue, SiteError
 from optimizer.schema import (
     DEFAULT_DESIGN_TEMP_C,
@@ -65,12 +67,14 @@ SITE_SHEET = "site"
 
 @dataclass
 class RawTable:
-    """A table as text cells. `records` holds (spreadsheet row number, {column: text})."""
+    """A table as text cells. `records` holds (spreadsheet row number, {column: text});
+    `header_row` is the spreadsheet row of the header (1 unless blank rows come first)."""
 
     name: str
     where: str
     columns: list[str]
     records: list[tuple[int, dict[str, str]]]
+    header_row: int = 1
 
 
 @dataclass
@@ -83,12 +87,24 @@ class RawSite:
     site_key_rows: dict[str, int]  # key -> spreadsheet row (workbook) or 0 (yaml)
     tables: dict[str, RawTable] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)  # problems met while reading
+    # tables that could not be read, or required ones that are missing: already reported, so
+    # references into them are not checked (they would all look wrong)
+    unread: set[str] = field(default_factory=set)
 
     def ids(self, table: str, column: str) -> set[str]:
         """Every id written in a column, parsed or not (so one bad cell in power.csv does
         not make every row that names that device look wrong too)."""
         raw = self.tables.get(table)
         return {r.get(column, "") for _, r in raw.records} - {""} if raw else set()
+
+    def table_where(self, name: str) -> str:
+        """Where table `name` is or would be: its file, or `workbook:sheet`."""
+        table = self.tables.get(name)
+        if table is not None:
+            return table.where
+        if self.site_where.endswith(f":{SITE_SHEET}"):
+            return f"{self.source}:{name}"
+        return str(self.source / f"{name}.csv")
 
 
 # -- step 1: reading ---------------------------------------------------------------------
@@ -108,7 +124,12 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _records(where: str, header: list[str], rows: Iterable[tuple[int, list[Any]]]) -> RawTable:
+def _records(
+    where: str, header: list[str], rows: Iterable[tuple[int, list[Any]]], issues: list[Issue],
+    header_row: int = 1,
+) -> RawTable:  # fmt: skip
+    """Rows of cells -> a RawTable. Blank rows are left out (their numbers stay taken); a row
+    with more cells than the header has columns is reported here and marked with `EXTRA`."""
     columns = [cell_text(h) for h in header]
     records = []
     for line, values in rows:
@@ -119,9 +140,17 @@ def _records(where: str, header: list[str], rows: Iterable[tuple[int, list[Any]]
         record = dict(zip(columns, padded, strict=False))
         extra = [t for t in padded[len(columns) :] if t]
         if extra:
-            record["\0extra"] = ",".join(extra)
+            record[EXTRA] = ",".join(extra)
+            issues.append(
+                Issue(
+                    where,
+                    f"more cells than header columns ({len(columns)} columns, extra "
+                    f"{shorten(record[EXTRA])!r}); remove the extra cells or name their column",
+                    row=line,
+                )
+            )
         records.append((line, record))
-    return RawTable(name="", where=where, columns=columns, records=records)
+    return RawTable(name="", where=where, columns=columns, records=records, header_row=header_row)
 
 
 def _read_csv(path: Path, issues: list[Issue]) -> RawTable | None:
@@ -142,26 +171,92 @@ def _read_csv(path: Path, issues: list[Issue]) -> RawTable | None:
     if not text.strip():
         issues.append(Issue(where, "file is empty; expected a header line"))
         return None
-    # pandas reads the table as text; blank lines are kept so index + 2 is the line number.
+    # One record per spreadsheet row: a blank line is an (empty) row, a quoted cell may span
+    # lines. `strict` turns an unclosed quote into an error instead of swallowing the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
     try:
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            encoding="utf-8-sig",
-            skip_blank_lines=False,
-            header=None,
-            names=None,
-            engine="python",
-            on_bad_lines="error",
-            quoting=csv.QUOTE_MINIMAL,
-        )
-    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-        issues.append(Issue(where, f"not a readable CSV table: {str(exc).splitlines()[0]}"))
+        for number, cells in enumerate(reader, start=1):
+            rows.append((number, cells))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        problem = str(exc)
+        if "unexpected end of data" in problem:
+            problem = 'a quoted cell is never closed (a " with no closing ")'
+        issues.append(Issue(where, f"not a readable CSV table: line {start}: {problem}"))
         return None
-    values = frame.fillna("").to_numpy().tolist()
-    header, body = values[0], values[1:]
-    return _records(where, header, ((i + 2, row) for i, row in enumerate(body)))
+    while rows and not any(cell_text(v) for v in rows[0][1]):
+        rows = rows[1:]  # blank lines above the header
+    if not rows:
+        issues.append(Issue(where, "file is empty; expected a header line"))
+        return None
+    header_row, header = rows[0]
+    return _records(where, header, rows[1:], issues, header_row)
+
+
+class _SiteYamlLoader(yaml.SafeLoader):
+    """A safe loader that notes keys given twice in a mapping (PyYAML keeps the last one
+    silently) and turns a number too long to convert into a located YAML error."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.repeated: list[tuple[str, int, int]] = []  # key, line, line of its first use
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` may be overridden on purpose
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    seen = key in first
+                except TypeError:
+                    continue  # unhashable: the base class reports it
+                line = key_node.start_mark.line + 1
+                if seen:
+                    self.repeated.append((str(key), line, first[key]))
+                else:
+                    first[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # int("1" * 5000), 2024-13-45, ...
+            problem = (
+                "number too large"
+                if node.tag == "tag:yaml.org,2002:int"
+                else f"cannot read value: {shorten(str(exc), 60)}"
+            )
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
+def load_yaml(text: str) -> tuple[Any, list[tuple[str, int, int]]]:
+    """YAML text -> (data, repeated keys as (key, line, first line)). Raises yaml.YAMLError
+    (with the line in `problem_mark`), ValueError, OverflowError or RecursionError."""
+    loader = _SiteYamlLoader(text)
+    try:
+        return loader.get_single_data(), loader.repeated
+    finally:
+        loader.dispose()
+
+
+def yaml_issue(where: str, exc: Exception) -> Issue:
+    """A YAML reading error as an issue at the line it names (row = the YAML line)."""
+    if isinstance(exc, yaml.YAMLError):
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        row = mark.line + 1 if mark is not None else None
+        message = f"invalid YAML: {shorten(problem, 80)}"
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None and start.line + 1 != row:
+            message += f" ({shorten(context, 60)} started on line {start.line + 1})"
+        return Issue(where, message, row=row)
+    if isinstance(exc, RecursionError):
+        return Issue(where, "invalid YAML: nested too deeply")
+    return Issue(where, f"invalid YAML: a value cannot be read ({shorten(str(exc), 80)})")
 
 
 def _read_yaml(path: Path, issues: list[Issue]) -> dict[str, str] | None:
@@ -175,12 +270,9 @@ def _read_yaml(path: Path, issues: list[Issue]) -> dict[str, str] | None:
         issues.append(Issue(where, f"not UTF-8 text (byte {exc.start})"))
         return None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        issues.append(Issue(where, f"{line}invalid YAML: {problem}"))
+        data, repeated = load_yaml(text)
+    except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as exc:
+        issues.append(yaml_issue(where, exc))
         return None
     if data is None:
         issues.append(Issue(where, "file is empty; expected at least grid_limit_kw"))
@@ -188,12 +280,24 @@ def _read_yaml(path: Path, issues: list[Issue]) -> dict[str, str] | None:
     if not isinstance(data, dict):
         issues.append(Issue(where, "expected a mapping of keys to values"))
         return None
+    for key, line, first in repeated:
+        issues.append(
+            Issue(
+                where,
+                f"key '{shorten(key)}' repeats on line {line} (first on line {first}); "
+                "give each key once",
+                column=shorten(key),
+            )
+        )
     out: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, dict | list):
-            issues.append(Issue(where, "expected a single value", column=str(key)))
+            issues.append(Issue(where, "expected a single value", column=shorten(str(key))))
             continue
-        out[str(key)] = cell_text(value)
+        try:
+            out[str(key)] = cell_text(value)
+        except ValueError:  # an int too long to write out in decimal (e.g. from 0x...)
+            issues.append(Issue(where, "number too large", column=shorten(str(key))))
     return out
 
 
@@ -204,20 +308,27 @@ def read_folder(folder: Path) -> RawSite:
         raise SiteError(Issue(str(folder), "no such site folder or .xlsx workbook"))
     yaml_path = folder / "site.yaml"
     keys: dict[str, str] = {}
+    read: dict[str, str] | None = None
     if not yaml_path.exists():
         issues.append(Issue(str(yaml_path), "required file is missing"))
     else:
-        keys = _read_yaml(yaml_path, issues) or {}
+        read = _read_yaml(yaml_path, issues)
+    keys = read or {}
     raw = RawSite(folder, str(yaml_path), keys, {k: 0 for k in keys})
+    if read is None:
+        raw.unread.add(SITE_SHEET)
     known = {f"{name}.csv" for name in TABLES} | {"site.yaml"}
     for name, spec in TABLES.items():
         path = folder / f"{name}.csv"
         if not path.exists():
             if spec.required:
                 issues.append(Issue(str(path), "required file is missing"))
+                raw.unread.add(name)
             continue
         table = _read_csv(path, issues)
-        if table is not None:
+        if table is None:
+            raw.unread.add(name)
+        else:
             table.name = name
             raw.tables[name] = table
     for path in sorted(folder.glob("*.csv")):
@@ -240,7 +351,8 @@ def read_workbook(path: Path) -> RawSite:
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
         raise SiteError(Issue(where, f"not a readable .xlsx workbook: {exc}")) from None
     except Exception as exc:  # zipfile.BadZipFile and friends from garbage files
-        raise SiteError(Issue(where, f"not a readable .xlsx workbook: {exc}")) from None
+        message = shorten(str(exc), 120)
+        raise SiteError(Issue(where, f"not a readable .xlsx workbook: {message}")) from None
     issues: list[Issue] = []
     sheets: dict[str, list[tuple[int, list[Any]]]] = {}
     try:
@@ -253,22 +365,29 @@ def read_workbook(path: Path) -> RawSite:
     raw = RawSite(path, f"{where}:{SITE_SHEET}", {}, {})
     if SITE_SHEET not in sheets:
         issues.append(Issue(where, f"required sheet '{SITE_SHEET}' is missing"))
+        raw.unread.add(SITE_SHEET)
     else:
         table = _sheet_table(f"{where}:{SITE_SHEET}", sheets[SITE_SHEET], issues)
-        if table is not None:
-            _site_keys_from_sheet(table, raw, issues)
+        if table is None or not _site_keys_from_sheet(table, raw, issues):
+            raw.unread.add(SITE_SHEET)
     for name, spec in TABLES.items():
         if name not in sheets:
             if spec.required:
                 issues.append(Issue(where, f"required sheet '{name}' is missing"))
+                raw.unread.add(name)
             continue
         table = _sheet_table(f"{where}:{name}", sheets[name], issues)
-        if table is not None:
+        if table is None:
+            raw.unread.add(name)
+        else:
             table.name = name
             raw.tables[name] = table
+    allowed = ", ".join([SITE_SHEET, *TABLES])
     for title in sheets:
         if title not in TABLES and title != SITE_SHEET:
-            issues.append(Issue(f"{where}:{title}", "unknown sheet"))
+            issues.append(
+                Issue(f"{where}:{shorten(title)}", f"unknown sheet; site sheets are {allowed}")
+            )
     raw.issues = issues
     return raw
 
@@ -281,26 +400,43 @@ def _sheet_table(
     if not rows:
         issues.append(Issue(where, "sheet is empty; expected a header row"))
         return None
-    header = [cell_text(v) for v in rows[0][1]]
+    header_row, cells = rows[0]
+    header = [cell_text(v) for v in cells]
     while header and header[-1] == "":
         header.pop()
-    return _records(where, header, rows[1:])
+    return _records(where, header, rows[1:], issues, header_row)
 
 
-def _site_keys_from_sheet(table: RawTable, raw: RawSite, issues: list[Issue]) -> None:
+def _site_keys_from_sheet(table: RawTable, raw: RawSite, issues: list[Issue]) -> bool:
+    """The site sheet's key,value rows into `raw.site_keys`; False when its header is wrong."""
     if table.columns[:2] != ["key", "value"] or len(table.columns) > 2:
-        issues.append(Issue(table.where, "the site sheet needs exactly the columns key,value"))
-        return
+        issues.append(
+            Issue(
+                table.where,
+                "the site sheet needs exactly the columns key,value",
+                row=table.header_row,
+            )
+        )
+        return False
     for line, record in table.records:
         key = record.get("key", "")
         if not key:
             issues.append(Issue(table.where, "key is empty", row=line, column="key"))
             continue
         if key in raw.site_keys:
-            issues.append(Issue(table.where, f"key '{key}' repeats", row=line, column="key"))
+            first = raw.site_key_rows[key]
+            issues.append(
+                Issue(
+                    table.where,
+                    f"key '{shorten(key)}' repeats (first on row {first}); give each key once",
+                    row=line,
+                    column="key",
+                )
+            )
             continue
         raw.site_keys[key] = record.get("value", "")
         raw.site_key_rows[key] = line
+    return True
 
 
 def read_raw_site(path: str | Path) -> RawSite:
@@ -316,14 +452,34 @@ def read_raw_site(path: str | Path) -> RawSite:
 
 
 # -- step 2: parsing ---------------------------------------------------------------------
+def _bound(value: Any) -> str:
+    """A schema bound as a person writes it: 0 not 0.0, 10000000 not 1e+07."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        if float(value).is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return f"{value:g}"
+    return str(value)
+
+
+def _shown(got: Any) -> str:
+    """An input value quoted for a message, cut short when it is long."""
+    if isinstance(got, str):
+        return f"'{shorten(got)}'"
+    try:
+        return shorten(repr(got))
+    except ValueError:  # an int too long to write out in decimal
+        return "a number too long to show"
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     """A pydantic error as a phrase a site engineer understands."""
     kind = error["type"]
-    got = error.get("input")
     ctx = error.get("ctx") or {}
-    shown = f"'{got}'" if isinstance(got, str) else repr(got)
+    shown = _shown(error.get("input"))
     if kind == "missing":
         return "value is required"
+    if kind == "int_parsing_size":
+        return f"number too large, got {shown}"
     if kind in ("int_parsing", "int_from_float", "int_type"):
         return f"expected a whole number, got {shown}"
     if kind in ("float_parsing", "float_type"):
@@ -335,16 +491,18 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind == "literal_error":
         return f"expected one of {ctx.get('expected')}, got {shown}"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}, got {shown}"
+        return f"must be at least {_bound(ctx.get('ge'))}, got {shown}"
     if kind == "greater_than":
-        return f"must be more than {ctx.get('gt')}, got {shown}"
+        return f"must be more than {_bound(ctx.get('gt'))}, got {shown}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}, got {shown}"
+        return f"must be at most {_bound(ctx.get('le'))}, got {shown}"
+    if kind == "less_than":
+        return f"must be less than {_bound(ctx.get('lt'))}, got {shown}"
     if kind == "string_too_short":
         return "value is required"
     if kind == "string_too_long":
         return f"text longer than {ctx.get('max_length')} characters"
-    return str(error.get("msg", kind))
+    return shorten(str(error.get("msg", kind)), 120)
 
 
 def parse_record(
@@ -357,36 +515,41 @@ def parse_record(
         return schema.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            column = str(err["loc"][0]) if err["loc"] else None
+            column = shorten(str(err["loc"][0])) if err["loc"] else None
             issues.append(Issue(where, _describe(err), row=line, column=column))
         return None
 
 
 def _check_columns(table: RawTable, schema: type[BaseModel], issues: list[Issue]) -> bool:
+    """The header against the schema's fields; False (with issues) when it does not fit."""
     fields = schema.model_fields
     ok = True
     seen: set[str] = set()
+    header = table.header_row
     for column in table.columns:
         if column == "":
-            issues.append(Issue(table.where, "a column has no name", row=1))
+            issues.append(Issue(table.where, "a column has no name", row=header))
             ok = False
         elif column in seen:
-            issues.append(Issue(table.where, "column appears twice", row=1, column=column))
+            issues.append(
+                Issue(table.where, "column appears twice", row=header, column=shorten(column))
+            )
             ok = False
         elif column not in fields:
             allowed = ", ".join(fields)
             issues.append(
-                Issue(table.where, f"unknown column (allowed: {allowed})", row=1, column=column)
+                Issue(
+                    table.where,
+                    f"unknown column (allowed: {allowed})",
+                    row=header,
+                    column=shorten(column),
+                )
             )
             ok = False
         seen.add(column)
     for name, info in fields.items():
         if info.is_required() and name not in seen:
             issues.append(Issue(table.where, "required column is missing", column=name))
-            ok = False
-    for line, record in table.records:
-        if "\0extra" in record:
-            issues.append(Issue(table.where, "more cells than header columns", row=line))
             ok = False
     return ok
 
@@ -406,12 +569,16 @@ class ParsedSite:
     site_where: str
     site_lines: dict[str, int]
     tables: dict[str, list[Located]]
+    # tables not read, with a header that does not fit, or required but without rows: each
+    # already has its issue, so references into them are not checked
+    broken: set[str] = field(default_factory=set)
 
 
 def parse_raw_site(raw: RawSite, issues: list[Issue]) -> ParsedSite:
     """Text cells -> schema objects with their locations. Records that do not parse are left
     out and their problems (types, ranges, required values, columns) added to `issues`."""
     tables: dict[str, list[Located]] = {}
+    broken = set(raw.unread) & set(TABLES)
     for name, spec in TABLES.items():
         table = raw.tables.get(name)
         if table is None:
@@ -419,34 +586,61 @@ def parse_raw_site(raw: RawSite, issues: list[Issue]) -> ParsedSite:
             continue
         if not _check_columns(table, spec.schema, issues):
             tables[name] = []
+            broken.add(name)
             continue
         if spec.needs_rows and not table.records:
-            issues.append(Issue(table.where, "has a header but no data rows", row=2))
+            issues.append(
+                Issue(table.where, "has a header but no data rows", row=table.header_row + 1)
+            )
+            broken.add(name)
         parsed = []
         for line, record in table.records:
+            if EXTRA in record:
+                continue  # a ragged row, reported on reading: its cells may be shifted
             obj = parse_record(spec.schema, record, table.where, line, issues)
             if obj is not None:
                 parsed.append(Located(obj, table.where, line))
         tables[name] = parsed
     site_keys = _parse_site_keys(raw, issues)
-    return ParsedSite(site_keys, raw.site_where, raw.site_key_rows, tables)
+    return ParsedSite(site_keys, raw.site_where, raw.site_key_rows, tables, broken)
 
 
-def _site_issue(raw: RawSite, key: str, message: str) -> Issue:
+def _site_issue(raw: RawSite, key: str, message: str, column: str = "value") -> Issue:
+    """An issue about a site key: in site.yaml at column = the key; in a workbook's site
+    sheet at the key's row, in `column` (`value`, or `key` when the key itself is wrong)."""
     line = raw.site_key_rows.get(key) or None
-    column = "value" if line else key
-    text = message if line is None else f"{key}: {message}"
-    return Issue(raw.site_where, text, row=line, column=column)
+    if line is None:
+        return Issue(raw.site_where, message, column=shorten(key))
+    return Issue(raw.site_where, f"{shorten(key)}: {message}", row=line, column=column)
+
+
+_SITE_CONFIG = ConfigDict(str_strip_whitespace=True)
+
+
+@cache
+def _site_key_adapter(key: str) -> TypeAdapter[Any]:
+    """Validates one site key as `Site` would: its type, bounds and allowed values."""
+    info = Site.model_fields[key]
+    return TypeAdapter(Annotated[info.annotation, info], config=_SITE_CONFIG)
 
 
 def _parse_site_keys(raw: RawSite, issues: list[Issue]) -> dict[str, Any]:
+    """Every site key validated on its own, so a bad value is reported with the tables'
+    problems (not only once they are all clean). Empty values take their defaults."""
     out: dict[str, Any] = {}
     for key, text in raw.site_keys.items():
         if key not in SITE_KEYS:
-            issues.append(_site_issue(raw, key, f"unknown key (allowed: {', '.join(SITE_KEYS)})"))
-        elif text != "":
-            out[key] = text
-    if "grid_limit_kw" not in out:
+            allowed = ", ".join(SITE_KEYS)
+            issues.append(_site_issue(raw, key, f"unknown key (allowed: {allowed})", "key"))
+            continue
+        if text == "":
+            continue
+        try:
+            out[key] = _site_key_adapter(key).validate_python(text)
+        except ValidationError as exc:
+            for err in exc.errors():
+                issues.append(_site_issue(raw, key, _describe(err)))
+    if SITE_SHEET not in raw.unread and raw.site_keys.get("grid_limit_kw", "") == "":
         issues.append(_site_issue(raw, "grid_limit_kw", "required key is missing"))
     return out
 
@@ -487,7 +681,7 @@ def build_site(raw: RawSite, models_dir: Path | None = None) -> Site:
     }
     try:
         return Site.model_validate(data)
-    except ValidationError as exc:
+    except ValidationError as exc:  # not expected: every key and record was checked above
         raise SiteError(
             [
                 _site_issue(raw, str(err["loc"][0]), _describe(err))
@@ -497,6 +691,27 @@ def build_site(raw: RawSite, models_dir: Path | None = None) -> Site:
         ) from None
 
 
+# The columns that identify a record of each table, for `site_locations`.
+ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "rows": ("hall", "row"), "power": ("device",), "cooling": ("hall", "medium"),
+    "pods": ("pod",), "demand": ("cluster",), "models": ("model",), "overhead": ("temp_c",),
+    "weather": ("hour",),
+}  # fmt: skip
+
+
+def site_locations(raw: RawSite) -> SiteLocations:
+    """Where each table and record of `raw` is, for `checks.site_warnings`: the file (or
+    `workbook:sheet`) of every table and the row of each id's first record (for cooling, of
+    each hall's first line of each medium)."""
+    files = {name: raw.table_where(name) for name in TABLES} | {SITE_SHEET: raw.site_where}
+    rows: dict[tuple[str, ...], int] = {}
+    for name, table in raw.tables.items():
+        columns = ID_COLUMNS.get(name, ())
+        for line, record in table.records:
+            rows.setdefault((name, *(record.get(c, "") for c in columns)), line)
+    return SiteLocations(files, rows)
+
+
 def load_site(path: str | Path, models_dir: Path | None = None) -> Site:
     """Load and validate a site folder or .xlsx workbook. Raises SiteError listing every
     problem as `file[:sheet], row N, column C: what is wrong`."""
@@ -504,8 +719,10 @@ def load_site(path: str | Path, models_dir: Path | None = None) -> Site:
 
 
 def load_site_with_warnings(path: str | Path) -> tuple[Site, list[Issue]]:
-    """The site and the warnings worth showing a user (they do not stop a solve)."""
+    """The site and the warnings worth showing a user (they do not stop a solve), each at the
+    site's own file or sheet and the row of the record it is about."""
     from optimizer import checks
 
-    site = load_site(path)
-    return site, checks.site_warnings(site)
+    raw = read_raw_site(path)
+    site = build_site(raw)
+    return site, checks.site_warnings(site, site_locations(raw))

@@ -1,5 +1,6 @@
 """Fuzzing the loader: random mutations of data/small's files (a folder or a workbook) either
-load or raise `SiteError` with located issues; never any other exception, never a warning."""
+load or raise `SiteError` with located issues; never any other exception, never a warning, and
+never a message that echoes a huge value whole."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ SMALL = REPO / "data" / "small"
 FILES = ("site.yaml", "rows.csv", "power.csv", "cooling.csv", "pods.csv", "demand.csv")
 ORIGINAL = {name: (SMALL / name).read_bytes() for name in FILES}
 EXAMPLES = int(os.environ.get("RACKFIT_FUZZ_EXAMPLES", "50"))
+MAX_MESSAGE = 300  # values are shortened in messages; the longest fixed texts list columns
 
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -38,6 +40,7 @@ nasty_text = st.sampled_from(
         "[1, 2]", "{a: 1}", "- x", ": x", "&a", "*a", "!!python/object:os.system", "---", "#",
         "9" * 30, "-" + "9" * 30, "1e-400", "0.1e1", "2024-01-01", "\u00e9", "\u2028", "\ufeff",
         "PDU-LA", "POD-L", "nvidia-dgx-h100", "L", "air", "liquid", "pod", "hall",
+        "9" * 5000, "0x" + "f" * 5000, "x" * 5000, "2024-13-45", "a: 1", "{x: 1, x: 2}",
     ]
 )  # fmt: skip
 random_text = st.text(max_size=12)
@@ -57,6 +60,8 @@ def assert_site_error_or_ok(path: Path) -> None:
             assert isinstance(issue, Issue)
             assert issue.where and issue.message
             assert issue.row is None or (isinstance(issue.row, int) and issue.row >= 1)
+            assert len(issue.message) <= MAX_MESSAGE, issue.message[:200]
+            assert issue.column is None or len(issue.column) <= 40, issue.column[:200]
             str(issue)  # renders
 
 
@@ -111,7 +116,9 @@ def mutated_site(draw: st.DrawFn) -> dict[str, bytes]:
         data = files[name]
         text = data.decode("utf-8", errors="surrogateescape")
         kind = draw(
-            st.sampled_from(["cell", "delete", "truncate", "bytes", "swap", "duplicate", "empty"])
+            st.sampled_from(
+                ["cell", "delete", "truncate", "bytes", "swap", "duplicate", "empty", "extra"]
+            )
         )
         line = draw(st.integers(min_value=0, max_value=20))
         if kind == "cell":
@@ -135,6 +142,11 @@ def mutated_site(draw: st.DrawFn) -> dict[str, bytes]:
             lines = data.split(b"\n")
             i = line % len(lines)
             data = b"\n".join(lines[: i + 1] + lines[i:])
+        elif kind == "extra":  # a ragged line: one cell more (or a stray line in site.yaml)
+            lines = text.split("\n")
+            i = line % len(lines)
+            lines[i] += "," + draw(cell_values)
+            data = "\n".join(lines).encode("utf-8", errors="surrogateescape")
         else:
             data = b""
         files[name] = data

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 import yaml
 
+from optimizer.checks import site_warnings
 from optimizer.errors import Issue, SiteError
 from optimizer.loaders import load_site, load_site_with_warnings
 
@@ -483,11 +484,6 @@ def test_a_csv_file_is_not_a_site(tmp_path):
     find(issues_of(SMALL / "rows.csv"), "rows.csv", None, None, "expected a site folder")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loaders._read_csv: pandas rejects a ragged CSV as a whole ('Expected 9 fields in "
-    "line 3, saw 10', row None) and every reference into it then looks missing",
-)
 def test_row_with_more_cells_than_the_header(tmp_path):
     rows = table("rows.csv")
     rows[2].append("oops")
@@ -496,21 +492,142 @@ def test_row_with_more_cells_than_the_header(tmp_path):
     assert len(issues) == 1, shown(issues)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loaders.build_site/checks.table_errors: an unreadable or missing table makes every "
-    "reference into it an error too (5 'pod is not in pods.csv' for one empty pods.csv)",
-)
+def test_a_row_with_an_extra_cell_in_the_middle_is_one_issue(tmp_path):
+    """Cells shifted right by an inserted cell are not also reported as bad values."""
+    rows = table("rows.csv")
+    rows[3].insert(2, "x")
+    issues = issues_of(make_site(tmp_path, {"rows.csv": csv_text(rows)}))
+    find(issues, "rows.csv", 4, None, "more cells than header columns (9 columns, extra 'POD-A')")
+    assert len(issues) == 1, shown(issues)
+
+
+def test_workbook_row_with_more_cells_than_the_header(tmp_path):
+    rows = table("rows.csv")
+    rows[2].append("oops")
+    path = make_workbook(tmp_path, {"rows.csv": csv_text(rows)})
+    issues = issues_of(path)
+    find(issues, "site.xlsx:rows", 3, None, "more cells than header columns")
+    assert len(issues) == 1, shown(issues)
+
+
+def test_trailing_empty_cells_are_not_extra(tmp_path):
+    content = "".join(line + ",,\n" for line in text("rows.csv").splitlines()[1:])
+    rows = text("rows.csv").splitlines()[0] + "\n" + content
+    load_site(make_site(tmp_path, {"rows.csv": rows}))
+
+
 def test_an_unreadable_file_is_one_issue(tmp_path):
     issues = issues_of(make_site(tmp_path, {"pods.csv": b""}))
     assert len(issues) == 1, shown(issues)
 
 
+@pytest.mark.parametrize(
+    "name,content,fragment",
+    [
+        ("power.csv", None, "required file is missing"),
+        ("power.csv", b"\x00\x01", "not a text file"),
+        ("power.csv", "parent,capacity_kw,derate\n,1250,1\n", "required column is missing"),
+        ("power.csv", "device,parent,capacity_kw,derate\n", "has a header but no data rows"),
+        ("rows.csv", b"", "file is empty"),
+        ("rows.csv", "hall,row,positions,feed_a,colour\nL,L1,4,PDU-LA,red\n", "unknown column"),
+        ("pods.csv", 'pod,ports\n"POD-L,320\n', "not a readable CSV table"),
+    ],
+)
+def test_a_broken_table_does_not_make_references_into_it_errors(tmp_path, name, content, fragment):
+    """No 'device is not in power.csv' for each feed, no 'hall has no rows' for each cooling
+    line: the one issue about the table says it all."""
+    issues = issues_of(make_site(tmp_path, {name: content}))
+    assert all(Path(i.where).name == name for i in issues), shown(issues)
+    assert any(fragment in i.message for i in issues), shown(issues)
+
+
+def test_a_missing_optional_table_still_leaves_references_to_it_wrong(tmp_path):
+    """Without pods.csv, rows naming pods name pods that do not exist."""
+    issues = issues_of(make_site(tmp_path, {"pods.csv": None}))
+    find(issues, "rows.csv", 2, "pod", "pod 'POD-L' is not in pods.csv")
+
+
+def test_a_broken_models_csv_does_not_make_every_model_unknown(tmp_path):
+    models = f"{MODELS_HEADER},colour\n{MY_RACK},red\n"
+    demand = add_line("demand.csv", "mine,my-rack,0,2,none,1")
+    issues = issues_of(make_site(tmp_path, {"models.csv": models, "demand.csv": demand}))
+    find(issues, "models.csv", 1, "colour", "unknown column")
+    assert len(issues) == 1, shown(issues)
+
+
+def test_unclosed_quote_names_the_line(tmp_path):
+    content = 'pod,ports\nPOD-L,320\n"POD-A,300\n'
+    issue = expect(tmp_path, {"pods.csv": content}, "pods.csv", None, None, "line 3")
+    assert "never closed" in issue.message
+
+
+def test_csv_starting_with_blank_lines_loads(tmp_path):
+    """Blank lines above the header are skipped; rows keep the numbers a spreadsheet shows."""
+    edits = {name: "\n\n" + text(name) for name in SITE_FILES if name.endswith(".csv")}
+    assert load_site(make_site(tmp_path, edits)) == load_site(SMALL)
+    bad = "\n" + set_cell("pods.csv", 3, "ports", "-1")
+    issues = issues_of(make_site(tmp_path, {"pods.csv": bad}, "bad"))
+    find(issues, "pods.csv", 4, "ports", "must be at least 0")
+
+
+def test_header_problems_are_on_the_header_row(tmp_path):
+    content = "\n" + "pod,ports,ports\nPOD-L,320,1\nPOD-A,300,1\n"
+    expect(tmp_path, {"pods.csv": content}, "pods.csv", 2, "ports", "column appears twice")
+    header_only = "\n\n" + text("demand.csv").splitlines()[0] + "\n"
+    issues = issues_of(make_site(tmp_path, {"demand.csv": header_only}, "header_only"))
+    find(issues, "demand.csv", 4, None, "has a header but no data rows")
+
+
+def test_quoted_cell_spanning_lines_is_one_row(tmp_path):
+    content = 'pod,ports\n"POD-L\nand more",320\nPOD-A,-1\n'
+    issue = expect(tmp_path, {"pods.csv": content}, "pods.csv", 3, "ports", "must be at least 0")
+    assert issue.message == "must be at least 0, got '-1'"
+
+
+def test_long_values_are_shortened_in_messages(tmp_path):
+    long = "PDU-" + "X" * 5000
+    issues = issues_of(make_site(tmp_path, {"rows.csv": set_cell("rows.csv", 3, "feed_a", long)}))
+    issue = find(issues, "rows.csv", 3, "feed_a", "is not in power.csv")
+    assert len(issue.message) < 100 and "\u2026" in issue.message
+    issues = issues_of(
+        make_site(tmp_path, {"pods.csv": set_cell("pods.csv", 2, "ports", "x" * 5000)}, "b")
+    )
+    issue = find(issues, "pods.csv", 2, "ports", "expected a whole number")
+    assert len(issue.message) < 100
+
+
+def test_huge_integer_is_too_large(tmp_path):
+    edits = {"pods.csv": set_cell("pods.csv", 2, "ports", "9" * 5000)}
+    issue = expect(tmp_path, edits, "pods.csv", 2, "ports", "number too large, got '999")
+    assert len(issue.message) < 100
+
+
+@pytest.mark.parametrize(
+    "name,row,column,fragment",
+    [
+        ("rows.csv", 4, "max_rack_kg", "must be at least 0, got"),
+        ("power.csv", 2, "capacity_kw", "must be at least 0, got"),
+        ("demand.csv", 3, "value", "must be at least 0, got"),
+    ],
+)
+def test_float_bounds_read_as_written(tmp_path, name, row, column, fragment):
+    """A float column's bound is shown as 0, not 0.0."""
+    issue = expect(tmp_path, {name: set_cell(name, row, column, "-1")}, name, row, column, fragment)
+    assert issue.message == "must be at least 0, got '-1'"
+
+
+def test_float_upper_bound_read_as_written(tmp_path):
+    edits = {"power.csv": set_cell("power.csv", 2, "capacity_kw", "1e300")}
+    issue = expect(tmp_path, edits, "power.csv", 2, "capacity_kw", "must be at most 100000000,")
+    assert "e+" not in issue.message.split(",")[0]
+
+
 # -- site.yaml ----------------------------------------------------------------------------------
 def test_invalid_yaml(tmp_path):
     content = text("site.yaml") + "pue: [1.3\n"
-    issue = expect(tmp_path, {"site.yaml": content}, "site.yaml", None, None, "invalid YAML")
-    assert "line 11" in issue.message  # the YAML line is named in the message
+    # row = the YAML line where the parser gave up; the message names where the list began
+    issue = expect(tmp_path, {"site.yaml": content}, "site.yaml", 11, None, "invalid YAML")
+    assert "started on line 10" in issue.message
 
 
 def test_yaml_not_a_mapping(tmp_path):
@@ -564,24 +681,44 @@ def test_site_key_value(tmp_path, key, value, fragment):
     expect(tmp_path, {"site.yaml": set_key(key, value)}, "site.yaml", None, key, fragment)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loaders._read_yaml: a key given twice in site.yaml is silently overwritten "
-    "(the workbook's site sheet reports \"key 'x' repeats\")",
-)
 def test_yaml_repeated_key(tmp_path):
     content = text("site.yaml") + "grid_limit_kw: 5000\n"
-    expect(tmp_path, {"site.yaml": content}, "site.yaml", None, "grid_limit_kw", "repeats")
+    issue = expect(tmp_path, {"site.yaml": content}, "site.yaml", None, "grid_limit_kw", "repeats")
+    assert "line 10 (first on line 3)" in issue.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loaders._read_yaml: PyYAML raises ValueError (int longer than 4300 digits), which "
-    "only yaml.YAMLError is caught for, so a traceback escapes instead of a SiteError",
-)
 def test_yaml_integer_too_long(tmp_path):
     issues = issues_of(make_site(tmp_path, {"site.yaml": set_key("grid_limit_kw", "1" * 5000)}))
-    assert any(Path(i.where).name == "site.yaml" for i in issues), shown(issues)
+    find(issues, "site.yaml", 3, None, "number too large")
+    assert len(issues) == 1, shown(issues)  # no 'required key is missing' as well
+    assert all(len(i.message) < 200 for i in issues)
+
+
+def test_yaml_hex_integer_too_long_to_write(tmp_path):
+    edits = {"site.yaml": set_key("grid_limit_kw", "0x" + "f" * 5000)}
+    expect(tmp_path, edits, "site.yaml", None, "grid_limit_kw", "number too large")
+
+
+def test_yaml_impossible_date(tmp_path):
+    edits = {"site.yaml": set_key("name", "2024-13-45")}
+    expect(tmp_path, edits, "site.yaml", 2, None, "invalid YAML: cannot read value")
+
+
+def test_unreadable_yaml_is_one_issue(tmp_path):
+    issues = issues_of(make_site(tmp_path, {"site.yaml": "grid_limit_kw: [\n"}))
+    assert len(issues) == 1, shown(issues)
+
+
+def test_workbook_site_sheet_unknown_key_is_at_column_key(tmp_path):
+    path = make_workbook(tmp_path, {"site.yaml": text("site.yaml") + "colour: red\n"})
+    find(issues_of(path), "site.xlsx:site", 10, "key", "colour: unknown key")
+
+
+def test_workbook_site_values_are_reported_with_the_others(tmp_path):
+    edits = dict(FIVE_DEFECTS, **{"site.yaml": set_key("pue", "0.9")})
+    issues = issues_of(make_workbook(tmp_path, edits))
+    find(issues, "site.xlsx:rows", 3, "positions", "expected a whole number")
+    find(issues, "site.xlsx:site", 7, "value", "pue: must be at least 1, got '0.9'")
 
 
 # -- row numbers ------------------------------------------------------------------------------
@@ -632,17 +769,13 @@ def test_every_problem_at_once_in_a_workbook(tmp_path):
         assert any(i.where.endswith(f":{sheet}") for i in issues), shown(issues)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loaders.build_site: site.yaml values are validated only in the final "
-    "Site.model_validate, reached only when every table is clean, so a bad grid_limit_kw "
-    "is not reported together with table problems",
-)
 def test_site_yaml_problems_are_reported_with_the_others(tmp_path):
     edits = dict(FIVE_DEFECTS, **{"site.yaml": set_key("grid_limit_kw", "lots")})
     issues = issues_of(make_site(tmp_path, edits))
     find(issues, "rows.csv", 3, "positions", "expected a whole number")
     find(issues, "site.yaml", None, "grid_limit_kw", "expected a number")
+    # a bad value is not also a missing one
+    assert not any("required key is missing" in i.message for i in issues), shown(issues)
 
 
 def test_every_problem_in_one_file_is_reported(tmp_path):
@@ -671,7 +804,7 @@ def test_warning_feeds_share_a_device_below_the_root(tmp_path):
     # A3 becomes dual-fed by PDU-AA and PDU-LA, both under UPS-A
     edits = {"rows.csv": set_cell("rows.csv", 6, "feed_b", "PDU-LA")}
     warnings = warnings_of(tmp_path, edits)
-    find(warnings, "rows.csv", None, "feed_b", "row A/A3: both feeds go through 'UPS-A'")
+    find(warnings, "rows.csv", 6, "feed_b", "row A/A3: both feeds go through 'UPS-A'")
     assert len(warnings) == 1
 
 
@@ -683,7 +816,7 @@ def test_no_warning_when_feeds_share_only_the_root(tmp_path):
 def test_warning_cluster_fits_no_row(tmp_path):
     edits = {"demand.csv": add_line("demand.csv", "big,amd-mi355x-liquid,0,,none,1")}
     warnings = warnings_of(tmp_path, edits)
-    find(warnings, "demand.csv", None, "model",
+    find(warnings, "demand.csv", 5, "model",
          "cluster 'big': model 'amd-mi355x-liquid' fits no row")  # fmt: skip
     assert len(warnings) == 1
 
@@ -699,8 +832,34 @@ def test_warning_liquid_rows_without_liquid_cooling(tmp_path):
 
 def test_warning_pod_no_row_uses(tmp_path):
     warnings = warnings_of(tmp_path, {"pods.csv": add_line("pods.csv", "POD-X,64")})
-    find(warnings, "pods.csv", None, "pod", "pod 'POD-X' is used by no row")
+    find(warnings, "pods.csv", 4, "pod", "pod 'POD-X' is used by no row")
     assert len(warnings) == 1
+
+
+def test_warning_liquid_cooling_at_the_halls_empty_liquid_line(tmp_path):
+    cooling = set_cell("cooling.csv", 2, "spares", "3")  # L liquid: 3 units, all spares
+    demand = "".join(s + "\n" for s in text("demand.csv").splitlines() if "train" not in s)
+    warnings = warnings_of(tmp_path, {"cooling.csv": cooling, "demand.csv": demand})
+    find(warnings, "cooling.csv", 2, "medium", "hall 'L' has liquid rows but no liquid cooling")
+
+
+def test_warnings_name_the_sites_own_files(tmp_path):
+    folder = make_site(tmp_path, {"pods.csv": add_line("pods.csv", "POD-X,64")})
+    (warning,) = load_site_with_warnings(folder)[1]
+    assert warning.where == str(folder / "pods.csv")
+
+
+def test_warnings_in_a_workbook_name_the_sheet(tmp_path):
+    path = make_workbook(tmp_path, {"rows.csv": set_cell("rows.csv", 6, "feed_b", "PDU-LA")})
+    (warning,) = load_site_with_warnings(path)[1]
+    assert str(warning).startswith(f"{path}:rows, row 6, column feed_b: row A/A3: both feeds")
+
+
+def test_site_warnings_without_locations(tmp_path):
+    """`site_warnings(site)` alone (a Site no longer knows its files) names the table file."""
+    site = load_site(make_site(tmp_path, {"pods.csv": add_line("pods.csv", "POD-X,64")}))
+    (warning,) = site_warnings(site)
+    assert (warning.where, warning.row, warning.column) == ("pods.csv", None, "pod")
 
 
 def test_warnings_do_not_stop_loading(tmp_path):

@@ -132,10 +132,6 @@ def edit(name: str, change: Callable[[str], str | bytes]) -> Edit:
 ROW_L2 = "L,L2,4,PDU-LA,PDU-LB,150,,true,POD-L"
 UNSORTED = "temp_c,air_overhead,liquid_overhead\n10,0.15,0.04\n40,0.48,0.2\n25,0.27,0.08\n"
 RAGGED = "more cells than header columns"
-RAGGED_BUG = (
-    "loaders._read_csv: pandas rejects the whole ragged file ('Expected 9 fields in line 3, "
-    "saw 10', no row), so the '\\0extra' check in _records never runs"
-)
 
 CASES: list[Case] = [
     # missing / unknown files and columns
@@ -243,10 +239,14 @@ CASES: list[Case] = [
     Case("unterminated_quote", put("pods.csv", 'pod,ports\n"POD-L,320\nPOD-A,300\n'),
          "pods.csv", None, None, "not a readable CSV table"),
     Case("extra_cell", edit("rows.csv", lambda t: t.replace(ROW_L2, ROW_L2 + ",oops")),
-         "rows.csv", 3, None, RAGGED, known_bug=RAGGED_BUG),
+         "rows.csv", 3, None, RAGGED),
+    Case("blank_first_line", edit("rows.csv", lambda t: "\n" + set_cell(t, 3, "positions", "x")),
+         "rows.csv", 4, "positions", "expected a whole number"),
+    Case("huge_integer_cell", cell("pods.csv", 2, "ports", "9" * 5000),
+         "pods.csv", 2, "ports", "number too large"),
     # site.yaml
     Case("invalid_yaml", edit("site.yaml", lambda t: t + "pue: [1.3\n"),
-         "site.yaml", None, None, "invalid YAML"),
+         "site.yaml", 11, None, "invalid YAML"),
     Case("yaml_not_a_mapping", put("site.yaml", "- grid_limit_kw\n- 1010\n"),
          "site.yaml", None, None, "expected a mapping"),
     Case("yaml_unknown_key", edit("site.yaml", lambda t: t + "grid_limit_mw: 1\n"),
@@ -265,6 +265,10 @@ CASES: list[Case] = [
          "site.yaml", None, "grid_limit_kw", "must be at least 0"),
     Case("yaml_nan", key("fixed_overhead_kw", ".nan"),
          "site.yaml", None, "fixed_overhead_kw", "expected a finite number"),
+    Case("yaml_repeated_key", edit("site.yaml", lambda t: t + "grid_limit_kw: 5000\n"),
+         "site.yaml", None, "grid_limit_kw", "key 'grid_limit_kw' repeats on line 10"),
+    Case("yaml_integer_too_long", key("grid_limit_kw", "1" * 5000),
+         "site.yaml", 3, None, "number too large"),
     # workbooks
     Case("wb_missing_sheet", drop("power.csv"),
          "wb_missing_sheet.xlsx", None, None, "required sheet 'power' is missing", True),
@@ -277,9 +281,11 @@ CASES: list[Case] = [
     Case("wb_duplicate_device", line("power.csv", "TX-A,,1250,1"),
          "wb_duplicate_device.xlsx:power", 10, "device", "duplicate device 'TX-A'", True),
     Case("wb_site_unknown_key", edit("site.yaml", lambda t: t + "colour: red\n"),
-         "wb_site_unknown_key.xlsx:site", 10, "value", "colour: unknown key", True),
+         "wb_site_unknown_key.xlsx:site", 10, "key", "colour: unknown key", True),
     Case("wb_site_bad_value", key("grid_limit_kw", "lots"),
          "wb_site_bad_value.xlsx:site", 3, "value", "grid_limit_kw: expected a number", True),
+    Case("wb_extra_cell", edit("rows.csv", lambda t: t.replace(ROW_L2, ROW_L2 + ",oops")),
+         "wb_extra_cell.xlsx:rows", 3, None, RAGGED, True),
     Case("wb_empty_sheet", put("pods.csv", ""),
          "wb_empty_sheet.xlsx:pods", None, None, "sheet is empty", True),
 ]  # fmt: skip
