@@ -24,12 +24,17 @@ from optimizer.strategy.heuristic import fill_power_groups
 class StrategyLog:
     stages: list[dict[str, Any]] = field(default_factory=list)
 
+    seconds: dict[str, float] = field(default_factory=dict)
+
     def add(self, stage: str, seconds: float, incumbent: float | None, bound: float | None) -> None:
+        """Record a stage. Its time goes apart from the results, so summary.json stays the
+        same from run to run (timings are in `timings_s`)."""
         self.stages.append(
-            {"stage": stage, "seconds": round(seconds, 3),
+            {"stage": stage,
              "incumbent": None if incumbent is None else round(incumbent, 6),
              "bound": None if bound is None else round(bound, 6)}
         )  # fmt: skip
+        self.seconds[stage] = round(seconds, 3)
 
 
 def _objective(model: Compiled, x: np.ndarray) -> float:
