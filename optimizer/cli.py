@@ -188,17 +188,18 @@ def plan(
             err=True,
         )
 
+    from optimizer.loaders import load_site_with_warnings
+
     if not quiet:
         click.echo(f"rackfit plan {site}", err=True)
+    loaded, warnings = load_site_with_warnings(site)
+    for w in warnings:
+        _warn(str(w))
     result = make_plan(
-        site, objective=objective, time_limit_s=time_limit_s, mip_gap=mip_gap,
+        loaded, objective=objective, time_limit_s=time_limit_s, mip_gap=mip_gap,
         threads=threads, grid_mw=grid_mw, strategy=strategy, verbose=verbose,
         on_stage=on_stage, on_progress=on_progress,
     )  # fmt: skip
-    from optimizer.checks import site_warnings
-
-    for w in site_warnings(result.site):
-        _warn(str(w))
     write_began = time.perf_counter()
     write_plan(result, out)
     on_stage("write", time.perf_counter() - write_began)
