@@ -212,9 +212,15 @@ def _clean(value: float | None) -> float | None:
 
 
 def _solve(
-    m: Any, model: Compiled, site: Site, options: SolveOptions, start: np.ndarray | None,
-    strategy: str, stages: Stages, on_progress: Callable[[Progress], None] | None,
-) -> tuple[Solution, str]:  # fmt: skip
+    m: Any,
+    model: Compiled,
+    site: Site,
+    options: SolveOptions,
+    start: np.ndarray | None,
+    strategy: str,
+    stages: Stages,
+    on_progress: Callable[[Progress], None] | None,
+) -> tuple[Solution, str]:
     """Plain HiGHS from the first-fit start, or the strategy pipeline (optimizer.strategy)."""
     if strategy not in ("auto", "plain"):
         raise UsageError(f"strategy must be 'auto' or 'plain', got {strategy}")

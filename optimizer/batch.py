@@ -30,8 +30,16 @@ SCENARIO_COLUMNS = {
     "out_of_service": "device ids separated by ';' taken out of service (failed for good)",
 }
 RESULT_COLUMNS = [
-    "scenario", "status", "objective", "gpus", "racks", "mip_gap", "bound", "message", "solve_s",
-]  # fmt: skip
+    "scenario",
+    "status",
+    "objective",
+    "gpus",
+    "racks",
+    "mip_gap",
+    "bound",
+    "message",
+    "solve_s",
+]
 
 
 def read_scenarios(path: Path) -> list[dict[str, str]]:
@@ -91,9 +99,12 @@ def apply_scenario(
         return SiteError(Issue(where, message, row=line or None, column=column))
 
     changes: dict[str, Any] = {}
-    numeric = {"grid_mw": ("grid_limit_kw", 1000.0), "onsite_mw": ("onsite_firm_kw", 1000.0),
-               "design_temp_c": ("design_temp_c", 1.0),
-               "energy_usd_per_kwh": ("energy_usd_per_kwh", 1.0)}  # fmt: skip
+    numeric = {
+        "grid_mw": ("grid_limit_kw", 1000.0),
+        "onsite_mw": ("onsite_firm_kw", 1000.0),
+        "design_temp_c": ("design_temp_c", 1.0),
+        "energy_usd_per_kwh": ("energy_usd_per_kwh", 1.0),
+    }
     for column, (key, scale) in numeric.items():
         text = scenario.get(column, "")
         if text:
@@ -129,8 +140,15 @@ def run_scenario(site: Site, scenario: dict[str, str], options: dict[str, Any]) 
     try:
         p = plan(apply_scenario(site, scenario), marginal_values=False, **options)
         s = p.summary
-        row.update(status=s["status"], objective=s["objective"], gpus=s["gpus"],
-                   racks=s["racks"], mip_gap=s["mip_gap"], bound=s["bound"], message="")  # fmt: skip
+        row.update(
+            status=s["status"],
+            objective=s["objective"],
+            gpus=s["gpus"],
+            racks=s["racks"],
+            mip_gap=s["mip_gap"],
+            bound=s["bound"],
+            message="",
+        )
     except RackfitError as exc:
         status = {3: "infeasible", 4: "no_plan", 2: "bad_input"}.get(exc.exit_code, "error")
         row.update(status=status, message=str(exc).splitlines()[0])
@@ -141,9 +159,14 @@ def run_scenario(site: Site, scenario: dict[str, str], options: dict[str, Any]) 
 
 
 def run_batch(
-    site_path: Path, scenarios: list[dict[str, str]], *, workers: int | None = None,
-    scheduler: str | None = None, dask_workers: int | None = None, **options: Any,
-) -> pd.DataFrame:  # fmt: skip
+    site_path: Path,
+    scenarios: list[dict[str, str]],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_workers: int | None = None,
+    **options: Any,
+) -> pd.DataFrame:
     """Every scenario solved; rows in the scenarios' order."""
     site = load_site(site_path)
     for line, sc in enumerate(scenarios, start=2):  # fail fast on bad overrides
@@ -154,15 +177,21 @@ def run_batch(
         rows = [run_scenario(site, sc, options) for sc in scenarios]
     else:
         with cf.ProcessPoolExecutor(max_workers=workers) as pool:
-            rows = list(pool.map(run_scenario, [site] * len(scenarios), scenarios,
-                                 [options] * len(scenarios)))  # fmt: skip
+            rows = list(
+                pool.map(
+                    run_scenario, [site] * len(scenarios), scenarios, [options] * len(scenarios)
+                )
+            )
     return pd.DataFrame(rows).reindex(columns=RESULT_COLUMNS)
 
 
 def _on_dask(
-    site: Site, scenarios: list[dict[str, str]], options: dict[str, Any], scheduler: str | None,
+    site: Site,
+    scenarios: list[dict[str, str]],
+    options: dict[str, Any],
+    scheduler: str | None,
     n_workers: int | None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -173,8 +202,9 @@ def _on_dask(
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=n_workers or 2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)  # fmt: skip
+        cluster = LocalCluster(
+            n_workers=n_workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
     try:
         futures = [client.submit(run_scenario, site, sc, options, pure=False) for sc in scenarios]

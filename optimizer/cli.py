@@ -121,25 +121,62 @@ def validate(site: Path) -> None:
 
 
 # -- plan --------------------------------------------------------------------------------
+def time_limit_option(default_s: float, per: str) -> Callable[[F], F]:
+    return click.option(
+        "--time-limit",
+        "time_limit_s",
+        type=click.FloatRange(min=0.1),
+        default=default_s,
+        show_default=True,
+        help=f"Seconds the solver may run {per}.",
+    )
+
+
+def mip_gap_option(per: str) -> Callable[[F], F]:
+    return click.option(
+        "--mip-gap",
+        type=click.FloatRange(min=0.0, max=1.0),
+        default=1e-4,
+        show_default=True,
+        help=f"Stop when {per} is proven within this relative gap of optimal.",
+    )
+
+
+def threads_option(func: F) -> F:
+    return click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Solver threads (default: HiGHS decides).",
+    )(func)
+
+
 def _solve_options(func: F) -> F:
     options = [
-        click.option("--objective", type=click.Choice(["gpus", "cost"]), default=None,
-                     help="Override the site's objective: gpus (most value-weighted GPUs) or "
-                          "cost (meet every min_racks at least capex + a year of energy)."),
-        click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1),
-                     default=300.0, show_default=True, help="Seconds the solver may run."),
-        click.option("--mip-gap", type=click.FloatRange(min=0.0, max=1.0), default=1e-4,
-                     show_default=True,
-                     help="Stop when the plan is proven within this relative gap of optimal."),
-        click.option("--threads", type=click.IntRange(min=1), default=None,
-                     help="Solver threads (default: HiGHS decides)."),
-        click.option("--grid-mw", type=click.FloatRange(min=0.0), default=None,
-                     help="Replace the site's grid_limit_kw with this many MW "
-                          "(onsite_firm_kw still adds)."),
-        click.option("--strategy", type=click.Choice(["auto", "plain"]), default="auto",
-                     show_default=True,
-                     help="auto: heuristic start + surrogate bound + HiGHS; plain: HiGHS alone."),
-    ]  # fmt: skip
+        click.option(
+            "--objective",
+            type=click.Choice(["gpus", "cost"]),
+            default=None,
+            help="Override the site's objective: gpus (most value-weighted GPUs) or "
+            "cost (meet every min_racks at least capex + a year of energy).",
+        ),
+        time_limit_option(300.0, "on the plan"),
+        mip_gap_option("the plan"),
+        threads_option,
+        click.option(
+            "--grid-mw",
+            type=click.FloatRange(min=0.0),
+            default=None,
+            help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still adds).",
+        ),
+        click.option(
+            "--strategy",
+            type=click.Choice(["auto", "plain"]),
+            default="auto",
+            show_default=True,
+            help="auto: heuristic start + surrogate bound + HiGHS; plain: HiGHS alone.",
+        ),
+    ]
     for option in reversed(options):
         func = option(func)
     return func
@@ -147,17 +184,30 @@ def _solve_options(func: F) -> F:
 
 @main.command()
 @click.argument("site", type=click.Path(path_type=Path))
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("plan"),
-              show_default=True,
-              help="A folder (CSV tables, summary.json, plan.xlsx, pictures) or a FILE.xlsx.")  # fmt: skip
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("plan"),
+    show_default=True,
+    help="A folder (CSV tables, summary.json, plan.xlsx, pictures) or a FILE.xlsx.",
+)
 @_solve_options
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also show the solver's own log.")
 @handles_errors
 def plan(
-    site: Path, out: Path, objective: str | None, time_limit_s: float, mip_gap: float,
-    threads: int | None, grid_mw: float | None, strategy: str, quiet: bool, verbose: bool,
-) -> None:  # fmt: skip
+    site: Path,
+    out: Path,
+    objective: str | None,
+    time_limit_s: float,
+    mip_gap: float,
+    threads: int | None,
+    grid_mw: float | None,
+    strategy: str,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Solve SITE and write the plan to --out.
 
     Prints each stage with its time (load, checks, build, solve, verify, write), live
@@ -196,10 +246,17 @@ def plan(
     for w in warnings:
         _warn(str(w))
     result = make_plan(
-        loaded, objective=objective, time_limit_s=time_limit_s, mip_gap=mip_gap,
-        threads=threads, grid_mw=grid_mw, strategy=strategy, verbose=verbose,
-        on_stage=on_stage, on_progress=on_progress,
-    )  # fmt: skip
+        loaded,
+        objective=objective,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        threads=threads,
+        grid_mw=grid_mw,
+        strategy=strategy,
+        verbose=verbose,
+        on_stage=on_stage,
+        on_progress=on_progress,
+    )
     write_began = time.perf_counter()
     write_plan(result, out)
     on_stage("write", time.perf_counter() - write_began)
@@ -239,8 +296,10 @@ def check(site: Path, plan_path: Path) -> None:
     violations = verify(loaded, placements)
     gpus = sum(loaded.model_by_id[m].gpus for m in placements["model"] if m in loaded.model_by_id)
     if not violations:
-        click.echo(f"{plan_path}: OK: {len(placements):,} racks, {gpus:,} GPUs; every limit "
-                   "holds in normal operation and after any single device failure")  # fmt: skip
+        click.echo(
+            f"{plan_path}: OK: {len(placements):,} racks, {gpus:,} GPUs; every limit "
+            "holds in normal operation and after any single device failure"
+        )
         return
     for v in violations:
         click.echo(f"violation: [{v.rule}] {v.message}")

@@ -84,13 +84,16 @@ def conflicts(site: Site, time_limit_s: float = 60.0) -> list[str]:
     m = build_model(site)
     model = compile_model(m)
     rows = [
-        k for k, con in enumerate(model.constraints)
+        k
+        for k, con in enumerate(model.constraints)
         if con.parent_component().name in ELASTIC and np.isfinite(model.row_upper[k])
-    ]  # fmt: skip
+    ]
     sol = solve(_elastic(model, rows), SolveOptions(time_limit_s=time_limit_s, mip_gap=1e-6))
     if sol.x is None:
-        return ["the demand minimums and colocation rules cannot all hold even with every "
-                "limit relaxed (check min_racks against max_racks and colocation)"]  # fmt: skip
+        return [
+            "the demand minimums and colocation rules cannot all hold even with every "
+            "limit relaxed (check min_racks against max_racks and colocation)"
+        ]
     x = sol.x[: model.shape[1]]
     slack = sol.x[model.shape[1] :]
     a = model.A.tocsr()
@@ -111,8 +114,12 @@ def conflicts(site: Site, time_limit_s: float = 60.0) -> list[str]:
         need = limit + float(slack[j])
         who = " and ".join(sorted(clusters)) or "the demand"
         verb = "needs" if len(clusters) == 1 else "need"
-        found.append((float(slack[j]) / max(limit, 1.0),
-                      _sentence(m, family, con.index(), who, verb, need, limit)))  # fmt: skip
+        found.append(
+            (
+                float(slack[j]) / max(limit, 1.0),
+                _sentence(m, family, con.index(), who, verb, need, limit),
+            )
+        )
     found.sort(key=lambda t: -t[0])
     return [text for _, text in found]
 

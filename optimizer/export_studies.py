@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from optimizer.errors import UsageError  # noqa: E402
-from optimizer.export import _write_atomically  # noqa: E402
+from optimizer.errors import UsageError
+from optimizer.export import _write_atomically
 
 
 def _check_replaceable_folder(out: Path, marker: str) -> None:
@@ -42,10 +39,11 @@ def _xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
             ws.column_dimensions[get_column_letter(k)].width = min(width + 2, 60)
 
 
-def sweep_figure(frame: pd.DataFrame) -> plt.Figure:
+def sweep_figure(frame: pd.DataFrame) -> Figure:
     """GPUs against supply MW, one line per design temperature; where the set of binding
     limits changes, the new set is annotated."""
-    fig, ax = plt.subplots(figsize=(10, 6), dpi=100)
+    fig = Figure(figsize=(10, 6), dpi=100)  # no pyplot: the caller's backend is left alone
+    ax = fig.subplots()
     for temp, part in frame.groupby("design_temp_c", sort=True):
         ok = part[part["gpus"].notna()]
         ax.plot(ok["supply_mw"], ok["gpus"], marker="o", label=f"design {temp:g} °C")
@@ -54,13 +52,23 @@ def sweep_figure(frame: pd.DataFrame) -> plt.Figure:
             binding = r["binding"] if isinstance(r["binding"], str) else ""
             families = ",".join(sorted({b.split("(")[0] for b in binding.split(";") if b}))
             if families != previous:
-                ax.annotate(families or "none", (r["supply_mw"], r["gpus"]), fontsize=8,
-                            textcoords="offset points", xytext=(4, -12))  # fmt: skip
+                ax.annotate(
+                    families or "none",
+                    (r["supply_mw"], r["gpus"]),
+                    fontsize=8,
+                    textcoords="offset points",
+                    xytext=(4, -12),
+                )
                 previous = families
         bad = part[part["gpus"].isna()]
         if len(bad):
-            ax.scatter(bad["supply_mw"], [0] * len(bad), marker="x", color="red",
-                       label="infeasible / no plan")  # fmt: skip
+            ax.scatter(
+                bad["supply_mw"],
+                [0] * len(bad),
+                marker="x",
+                color="red",
+                label="infeasible / no plan",
+            )
     ax.set_xlabel("grid + firm on-site supply (MW)")
     ax.set_ylabel("GPUs placed")
     ax.set_title("GPUs against supply; labels: limits that bind from that point on")
@@ -70,32 +78,27 @@ def sweep_figure(frame: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def write_sweep(frame: pd.DataFrame, out: Path) -> Path:
-    """A sweep folder: sweep.csv, sweep.png, sweep.xlsx (atomic)."""
-    _check_replaceable_folder(out, marker="sweep.csv")
+def _write_study(frame: pd.DataFrame, out: Path, stem: str, figure: Figure | None) -> Path:
+    """A study folder: STEM.csv, STEM.xlsx and, given a figure, STEM.png (atomic)."""
+    _check_replaceable_folder(out, marker=f"{stem}.csv")
 
     def fill(tmp: Path) -> None:
         folder = tmp / out.name
         folder.mkdir()
-        _csv(frame, folder / "sweep.csv")
-        _xlsx(frame, folder / "sweep.xlsx", "sweep")
-        fig = sweep_figure(frame)
-        fig.savefig(folder / "sweep.png")
-        plt.close(fig)
+        _csv(frame, folder / f"{stem}.csv")
+        _xlsx(frame, folder / f"{stem}.xlsx", stem)
+        if figure is not None:
+            figure.savefig(folder / f"{stem}.png")
 
     _write_atomically(out, fill)
     return out
+
+
+def write_sweep(frame: pd.DataFrame, out: Path) -> Path:
+    """A sweep folder: sweep.csv, sweep.png, sweep.xlsx."""
+    return _write_study(frame, out, "sweep", sweep_figure(frame))
 
 
 def write_batch(frame: pd.DataFrame, out: Path) -> Path:
-    """A batch folder: results.csv and results.xlsx (atomic)."""
-    _check_replaceable_folder(out, marker="results.csv")
-
-    def fill(tmp: Path) -> None:
-        folder = tmp / out.name
-        folder.mkdir()
-        _csv(frame, folder / "results.csv")
-        _xlsx(frame, folder / "results.xlsx", "results")
-
-    _write_atomically(out, fill)
-    return out
+    """A batch folder: results.csv and results.xlsx."""
+    return _write_study(frame, out, "results", None)

@@ -64,10 +64,19 @@ ROW_COLUMNS = [
     "marginal_value",
 ]
 GRID_COLUMNS = [
-    "it_kw", "air_overhead_kw", "liquid_overhead_kw", "fixed_overhead_kw", "total_kw",
-    "grid_limit_kw", "onsite_firm_kw", "limit_kw", "design_temp_c", "utilization", "binding",
+    "it_kw",
+    "air_overhead_kw",
+    "liquid_overhead_kw",
+    "fixed_overhead_kw",
+    "total_kw",
+    "grid_limit_kw",
+    "onsite_firm_kw",
+    "limit_kw",
+    "design_temp_c",
+    "utilization",
+    "binding",
     "marginal_value",
-]  # fmt: skip
+]
 
 # Plan statuses (contract: summary.json `status`).
 OPTIMAL, TIME_LIMIT, INFEASIBLE = "optimal", "time_limit", "infeasible"

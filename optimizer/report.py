@@ -6,8 +6,13 @@ from pathlib import Path
 
 from optimizer.plan import Plan
 
-MARGINAL_UNITS = {"power": "GPU-value/kW", "cooling": "GPU-value/kW", "pods": "GPU-value/port",
-                  "rows": "GPU-value/position", "grid": "GPU-value/kW"}  # fmt: skip
+MARGINAL_UNITS = {
+    "power": "GPU-value/kW",
+    "cooling": "GPU-value/kW",
+    "pods": "GPU-value/port",
+    "rows": "GPU-value/position",
+    "grid": "GPU-value/kW",
+}
 
 
 def binding_limits(plan: Plan, most: int = 8) -> list[tuple[str, str, float, float]]:
@@ -37,8 +42,11 @@ def binding_limits(plan: Plan, most: int = 8) -> list[tuple[str, str, float, flo
 def summary_lines(plan: Plan, out: Path | None = None, total_s: float | None = None) -> list[str]:
     s = plan.summary
     objective = s["objective"]
-    shown_objective = (f"{objective:,.0f} USD" if s["objective_name"] == "cost"
-                       else f"{objective:,.1f} value-weighted GPUs")  # fmt: skip
+    shown_objective = (
+        f"{objective:,.0f} USD"
+        if s["objective_name"] == "cost"
+        else f"{objective:,.1f} value-weighted GPUs"
+    )
     gap = s.get("mip_gap")
     lines = [
         "",
@@ -50,8 +58,10 @@ def summary_lines(plan: Plan, out: Path | None = None, total_s: float | None = N
     if base is not None:
         gain = s["gpus"] - base
         pct = f" ({100 * gain / base:+.1f}%)" if base else ""
-        lines.append(f"  first fit (a DCIM tool's answer) places {base:,} GPUs: "
-                     f"{gain:+,} GPUs{pct} with rackfit")  # fmt: skip
+        lines.append(
+            f"  first fit (a DCIM tool's answer) places {base:,} GPUs: "
+            f"{gain:+,} GPUs{pct} with rackfit"
+        )
     else:
         lines.append("  first fit (a DCIM tool's answer) cannot meet every min_racks here")
     lines.append("")
@@ -61,15 +71,18 @@ def summary_lines(plan: Plan, out: Path | None = None, total_s: float | None = N
     for _, c in plan.clusters.iterrows():
         hi = "-" if c["max_racks"] is None or str(c["max_racks"]) == "<NA>" else str(c["max_racks"])
         asked = f"{c['min_racks']}..{hi}"
-        lines.append(f"  {str(c['cluster']):<18}{str(c['model']):<28}{c['placed_racks']:>8,}"
-                     f"{asked:>14}{c['gpus']:>10,}  {c['limited_by']}")  # fmt: skip
+        lines.append(
+            f"  {str(c['cluster']):<18}{str(c['model']):<28}{c['placed_racks']:>8,}"
+            f"{asked:>14}{c['gpus']:>10,}  {c['limited_by']}"
+        )
     binding = binding_limits(plan)
     if binding:
         lines.append("")
         lines.append("  binding limits (marginal value from the LP relaxation's duals):")
         for kind, where, util, value in binding:
-            lines.append(f"    {kind:<8}{where:<44}{100 * util:7.1f}%   "
-                         f"{value:,.4g} {MARGINAL_UNITS[kind]}")  # fmt: skip
+            lines.append(
+                f"    {kind:<8}{where:<44}{100 * util:7.1f}%   {value:,.4g} {MARGINAL_UNITS[kind]}"
+            )
     if out is not None:
         lines.append("")
         lines.append(f"  written to {out}" + (f" in {total_s:.1f} s" if total_s else ""))

@@ -113,9 +113,13 @@ def row_state(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> RowState:
 
 
 def _limited_by(
-    m: pyo.ConcreteModel, index: Index, model: Compiled, x: np.ndarray, state: RowState,
+    m: pyo.ConcreteModel,
+    index: Index,
+    model: Compiled,
+    x: np.ndarray,
+    state: RowState,
     placed: dict[str, int],
-) -> dict[str, str]:  # fmt: skip
+) -> dict[str, str]:
     """Per cluster, the limits that stop it from getting one more rack anywhere."""
     site = index.site
     a = model.A.tocsc()
@@ -196,18 +200,31 @@ def _clusters_table(site: Site, placed: Counter[str], limited: dict[str, str]) -
         model = site.model_of(c)
         n = placed.get(c.cluster, 0)
         lines.append(
-            [c.cluster, c.model, c.min_racks, c.max_racks, n, n * model.gpus, c.value,
-             _round(n * model.gpus * c.value), _round(n * model.design_kw),
-             limited.get(c.cluster, "")]
-        )  # fmt: skip
+            [
+                c.cluster,
+                c.model,
+                c.min_racks,
+                c.max_racks,
+                n,
+                n * model.gpus,
+                c.value,
+                _round(n * model.gpus * c.value),
+                _round(n * model.design_kw),
+                limited.get(c.cluster, ""),
+            ]
+        )
     frame = pd.DataFrame(lines, columns=CLUSTER_COLUMNS)
     return frame.astype({"max_racks": "Int64"})
 
 
 def _power_table(
-    m: pyo.ConcreteModel, site: Site, placements: pd.DataFrame, model: Compiled,
-    state: RowState, duals: np.ndarray | None,
-) -> pd.DataFrame:  # fmt: skip
+    m: pyo.ConcreteModel,
+    site: Site,
+    placements: pd.DataFrame,
+    model: Compiled,
+    state: RowState,
+    duals: np.ndarray | None,
+) -> pd.DataFrame:
     loads = verify.power_loads(site, placements).set_index("device")
     marginal: dict[str, float] = defaultdict(float)
     binding_rows: set[str] = set()
@@ -228,12 +245,20 @@ def _power_table(
         util = worst / limit if limit > 0 else (0.0 if worst == 0 else float("inf"))
         failure = row["worst_failure"]
         lines.append(
-            [d.device, d.parent, d.capacity_kw, d.derate, _round(limit),
-             _round(float(row["normal_kw"])), _round(worst),
-             None if failure is None or pd.isna(failure) else str(failure), _round(util),
-             bool(d.device in binding_rows or util >= BINDING_UTILIZATION),
-             _round(marginal.get(d.device, 0.0))]
-        )  # fmt: skip
+            [
+                d.device,
+                d.parent,
+                d.capacity_kw,
+                d.derate,
+                _round(limit),
+                _round(float(row["normal_kw"])),
+                _round(worst),
+                None if failure is None or pd.isna(failure) else str(failure),
+                _round(util),
+                bool(d.device in binding_rows or util >= BINDING_UTILIZATION),
+                _round(marginal.get(d.device, 0.0)),
+            ]
+        )
     return pd.DataFrame(lines, columns=POWER_COLUMNS)
 
 
@@ -260,15 +285,25 @@ def _cooling_table(
             ):
                 continue
             smallest = min(
-                (index.model(p).heat_kw(medium) for p in index.by_hall.get(hall, [])
-                 if index.model(p).heat_kw(medium) > 0), default=np.inf,
-            )  # fmt: skip
+                (
+                    index.model(p).heat_kw(medium)
+                    for p in index.by_hall.get(hall, [])
+                    if index.model(p).heat_kw(medium) > 0
+                ),
+                default=np.inf,
+            )
             util = _utilization(load, cap)
             lines.append(
-                [hall, medium, _round(load), _round(cap), util,
-                 bool(cap - load < smallest - 1e-7 and np.isfinite(smallest)),
-                 _round(dual.get((hall, medium), 0.0))]
-            )  # fmt: skip
+                [
+                    hall,
+                    medium,
+                    _round(load),
+                    _round(cap),
+                    util,
+                    bool(cap - load < smallest - 1e-7 and np.isfinite(smallest)),
+                    _round(dual.get((hall, medium), 0.0)),
+                ]
+            )
     return pd.DataFrame(lines, columns=COOLING_COLUMNS)
 
 
@@ -285,15 +320,24 @@ def _pods_table(
     lines = []
     for pod in site.pods:
         smallest = min(
-            (index.model(p).ports for p in index.by_pod.get(pod.pod, [])
-             if index.model(p).ports > 0), default=np.inf,
-        )  # fmt: skip
+            (
+                index.model(p).ports
+                for p in index.by_pod.get(pod.pod, [])
+                if index.model(p).ports > 0
+            ),
+            default=np.inf,
+        )
         u = used.get(pod.pod, 0)
         lines.append(
-            [pod.pod, u, pod.ports, _utilization(u, pod.ports),
-             bool(np.isfinite(smallest) and pod.ports - u < smallest),
-             _round(dual.get(pod.pod, 0.0))]
-        )  # fmt: skip
+            [
+                pod.pod,
+                u,
+                pod.ports,
+                _utilization(u, pod.ports),
+                bool(np.isfinite(smallest) and pod.ports - u < smallest),
+                _round(dual.get(pod.pod, 0.0)),
+            ]
+        )
     return pd.DataFrame(lines, columns=POD_COLUMNS)
 
 
@@ -311,17 +355,31 @@ def _rows_table(
     for r in site.rows:
         n = count.get(r.id, 0)
         lines.append(
-            [r.hall, r.row, r.pod, r.feed_a, r.feed_b, r.liquid, r.positions, n,
-             _round(kw.get(r.id, 0.0)), _utilization(n, r.positions),
-             bool(r.positions > 0 and n >= r.positions), _round(dual.get(r.id, 0.0))]
-        )  # fmt: skip
+            [
+                r.hall,
+                r.row,
+                r.pod,
+                r.feed_a,
+                r.feed_b,
+                r.liquid,
+                r.positions,
+                n,
+                _round(kw.get(r.id, 0.0)),
+                _utilization(n, r.positions),
+                bool(r.positions > 0 and n >= r.positions),
+                _round(dual.get(r.id, 0.0)),
+            ]
+        )
     return pd.DataFrame(lines, columns=ROW_COLUMNS)
 
 
 def _grid_table(
-    index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None,
+    index: Index,
+    racks: dict[Place, int],
+    model: Compiled,
+    duals: np.ndarray | None,
     state: RowState,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     site = index.site
     air_oh, liquid_oh = site.overhead_at(site.design_temp_c)
     it = sum(index.model(p).design_kw * n for p, n in racks.items())
@@ -333,8 +391,17 @@ def _grid_table(
     tight = bool(grid_rows and state.tight[grid_rows[0]])
     dual = sum(_duals_by(model, duals, "grid").values())
     line = [
-        _round(it), _round(air), _round(liquid), _round(site.fixed_overhead_kw), _round(total),
-        _round(site.grid_limit_kw), _round(site.onsite_firm_kw), _round(limit),
-        _round(site.design_temp_c), _utilization(total, limit), tight, _round(dual),
-    ]  # fmt: skip
+        _round(it),
+        _round(air),
+        _round(liquid),
+        _round(site.fixed_overhead_kw),
+        _round(total),
+        _round(site.grid_limit_kw),
+        _round(site.onsite_firm_kw),
+        _round(limit),
+        _round(site.design_temp_c),
+        _utilization(total, limit),
+        tight,
+        _round(dual),
+    ]
     return pd.DataFrame([line], columns=GRID_COLUMNS)

@@ -253,8 +253,9 @@ class Solver:
         if status == highspy.HighsModelStatus.kModelEmpty or self.model.shape[1] == 0:
             # Nothing to decide (e.g. no cluster fits any row): the empty plan is optimal.
             x = np.zeros(self.model.shape[1])
-            return Solution("optimal", x, self.model.cost_offset, self.model.cost_offset, 0.0,
-                            solve_s, log=log)  # fmt: skip
+            return Solution(
+                "optimal", x, self.model.cost_offset, self.model.cost_offset, 0.0, solve_s, log=log
+            )
         info = h.getInfo()
         has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.asarray(h.getSolution().col_value, dtype=float) if has_point else None

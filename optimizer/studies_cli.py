@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli import handles_errors
+from optimizer.cli import handles_errors, mip_gap_option, threads_option, time_limit_option
 
 
 @click.command()
@@ -42,27 +42,21 @@ from optimizer.cli import handles_errors
     default=None,
     help="Override the site's objective.",
 )
-@click.option(
-    "--time-limit",
-    "time_limit_s",
-    type=click.FloatRange(min=0.1),
-    default=120.0,
-    show_default=True,
-    help="Seconds per point.",
-)
-@click.option(
-    "--mip-gap",
-    type=click.FloatRange(min=0.0, max=1.0),
-    default=1e-4,
-    show_default=True,
-    help="Relative gap per point.",
-)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Solver threads.")
+@time_limit_option(120.0, "per point")
+@mip_gap_option("each point")
+@threads_option
 @handles_errors
 def sweep(
-    site: Path, grid_mw: str | None, onsite_mw: str | None, design_temp_c: str | None,
-    out: Path, objective: str | None, time_limit_s: float, mip_gap: float, threads: int | None,
-) -> None:  # fmt: skip
+    site: Path,
+    grid_mw: str | None,
+    onsite_mw: str | None,
+    design_temp_c: str | None,
+    out: Path,
+    objective: str | None,
+    time_limit_s: float,
+    mip_gap: float,
+    threads: int | None,
+) -> None:
     """Solve SITE at each grid limit (and on-site MW / design temperature) and write GPUs
     against MW: per point the status, objective, GPUs, racks, gap, the limits that bind and
     the marginal GPUs per extra MW. The model is built once and re-solved, warm-started from
@@ -79,11 +73,23 @@ def sweep(
         grid_mw=parse_range(grid_mw, "--grid-mw") if grid_mw else None,
         onsite_mw=parse_range(onsite_mw, "--onsite-mw") if onsite_mw else None,
         design_temp_c=parse_range(design_temp_c, "--design-temp-c") if design_temp_c else None,
-        objective=objective, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads,
-    )  # fmt: skip
+        objective=objective,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        threads=threads,
+    )
     write_sweep(frame, out)
-    shown = frame[["grid_mw", "onsite_mw", "design_temp_c", "status", "gpus",
-                   "marginal_gpus_per_mw", "binding"]]  # fmt: skip
+    shown = frame[
+        [
+            "grid_mw",
+            "onsite_mw",
+            "design_temp_c",
+            "status",
+            "gpus",
+            "marginal_gpus_per_mw",
+            "binding",
+        ]
+    ]
     click.echo(shown.to_string(index=False))
     click.echo(f"written to {out}")
     if (frame["status"] == "time_limit").any():
@@ -119,26 +125,19 @@ def sweep(
     default=None,
     help="Start a local Dask cluster with this many workers for the batch.",
 )
-@click.option(
-    "--time-limit",
-    "time_limit_s",
-    type=click.FloatRange(min=0.1),
-    default=120.0,
-    show_default=True,
-    help="Seconds per scenario.",
-)
-@click.option(
-    "--mip-gap",
-    type=click.FloatRange(min=0.0, max=1.0),
-    default=1e-4,
-    show_default=True,
-    help="Relative gap per scenario.",
-)
+@time_limit_option(120.0, "per scenario")
+@mip_gap_option("each scenario")
 @handles_errors
 def batch(
-    site: Path, scenarios: Path, out: Path, jobs: int | None, scheduler: str | None,
-    workers: int | None, time_limit_s: float, mip_gap: float,
-) -> None:  # fmt: skip
+    site: Path,
+    scenarios: Path,
+    out: Path,
+    jobs: int | None,
+    scheduler: str | None,
+    workers: int | None,
+    time_limit_s: float,
+    mip_gap: float,
+) -> None:
     """Solve SITE once per row of SCENARIOS (a CSV) and write one results table, in the
     scenarios' order. Columns of SCENARIOS: scenario (required), grid_mw, onsite_mw,
     design_temp_c, energy_usd_per_kwh, objective, substitute_model (OLD=NEW),
@@ -148,8 +147,16 @@ def batch(
     from optimizer.export_studies import write_batch
 
     table = read_scenarios(scenarios)
-    frame = run_batch(site, table, workers=jobs, scheduler=scheduler, dask_workers=workers,
-                      time_limit_s=time_limit_s, mip_gap=mip_gap, threads=1)  # fmt: skip
+    frame = run_batch(
+        site,
+        table,
+        workers=jobs,
+        scheduler=scheduler,
+        dask_workers=workers,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        threads=1,
+    )
     write_batch(frame, out)
     click.echo(frame.drop(columns=["message"]).to_string(index=False))
     click.echo(f"written to {out}")

@@ -27,10 +27,21 @@ from optimizer.schema import Site
 from optimizer.solve import Compiled, SolveOptions, Solver, compile_model, relaxation_duals
 
 SWEEP_COLUMNS = [
-    "grid_mw", "onsite_mw", "design_temp_c", "supply_mw", "status", "objective", "gpus",
-    "racks", "mip_gap", "bound", "marginal_gpus_per_mw", "gpus_per_mw_step", "binding",
+    "grid_mw",
+    "onsite_mw",
+    "design_temp_c",
+    "supply_mw",
+    "status",
+    "objective",
+    "gpus",
+    "racks",
+    "mip_gap",
+    "bound",
+    "marginal_gpus_per_mw",
+    "gpus_per_mw_step",
+    "binding",
     "solve_s",
-]  # fmt: skip
+]
 
 
 def parse_range(text: str, name: str) -> list[float]:
@@ -67,9 +78,14 @@ def _binding_summary(m: Any, model: Compiled, x: np.ndarray) -> str:
 
 
 def _point_row(
-    m: Any, model: Compiled, site: Site, solver: Solver, grid_row: int, x_prev: np.ndarray | None,
+    m: Any,
+    model: Compiled,
+    site: Site,
+    solver: Solver,
+    grid_row: int,
+    x_prev: np.ndarray | None,
     options: SolveOptions,
-) -> tuple[dict[str, Any], np.ndarray | None]:  # fmt: skip
+) -> tuple[dict[str, Any], np.ndarray | None]:
     began = time.perf_counter()
     solution = solver.solve(start=x_prev)
     row: dict[str, Any] = {"status": solution.status, "solve_s": time.perf_counter() - began}
@@ -133,8 +149,7 @@ def sweep(
             row, x = _point_row(m, model, point_site, solver, grid_row, x_prev, options)
             if x is not None:
                 x_prev = x
-            row.update(grid_mw=g, onsite_mw=o, design_temp_c=float(temp),
-                       supply_mw=g + o)  # fmt: skip
+            row.update(grid_mw=g, onsite_mw=o, design_temp_c=float(temp), supply_mw=g + o)
             rows.append(row)
     frame = pd.DataFrame(rows).reindex(columns=SWEEP_COLUMNS)
     frame = frame.sort_values(["design_temp_c", "supply_mw", "grid_mw"], kind="stable")
@@ -168,9 +183,15 @@ def rebuild_sweep(site_or_path: Site | str, grid_mw: Iterable[float], **kw: Any)
         began = time.perf_counter()
         try:
             p = plan(site_or_path, grid_mw=g, strategy="plain", marginal_values=False, **kw)
-            rows.append({"grid_mw": g, "status": p.status, "gpus": p.summary["gpus"],
-                         "objective": p.summary["objective"],
-                         "solve_s": time.perf_counter() - began})  # fmt: skip
+            rows.append(
+                {
+                    "grid_mw": g,
+                    "status": p.status,
+                    "gpus": p.summary["gpus"],
+                    "objective": p.summary["objective"],
+                    "solve_s": time.perf_counter() - began,
+                }
+            )
         except InfeasibleError:
             rows.append(
                 {"grid_mw": g, "status": "infeasible", "solve_s": time.perf_counter() - began}

@@ -20,8 +20,13 @@ from optimizer.formulation.space import add_racks, add_space
 from optimizer.schema import Site
 
 __all__ = [
-    "Index", "Place", "PowerLimit", "build_model", "objective_coefficients", "power_limits",
-]  # fmt: skip
+    "Index",
+    "Place",
+    "PowerLimit",
+    "build_model",
+    "objective_coefficients",
+    "power_limits",
+]
 
 
 def build_model(site: Site, objective: str | None = None, prune: bool = True) -> pyo.ConcreteModel:

@@ -149,8 +149,11 @@ def build_aggregate(index: Index, limits: list[PowerLimit], objective: str) -> p
     for hall in site.halls:
         hall_keys = [(k, c) for k, c in keys if hall_of[k] == hall]
         for medium in MEDIA:
-            terms = [model_of[c].heat_kw(medium) * m.y[k, c] for k, c in hall_keys
-                     if model_of[c].heat_kw(medium) > 0]  # fmt: skip
+            terms = [
+                model_of[c].heat_kw(medium) * m.y[k, c]
+                for k, c in hall_keys
+                if model_of[c].heat_kw(medium) > 0
+            ]
             if terms:
                 m.cons.add(pyo.quicksum(terms) <= site.cooling_capacity_kw(hall, medium))
         pods = {site.rows[i].pod for k, c in hall_keys for i in fits[k, c]}

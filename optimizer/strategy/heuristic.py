@@ -91,8 +91,13 @@ def _aggregate_point(
     return x, hall_of
 
 
-def _by_class(m: Any, model: Compiled, surrogate: SurrogateBound, options: SolveOptions,
-              start: np.ndarray | None) -> Solution | None:  # fmt: skip
+def _by_class(
+    m: Any,
+    model: Compiled,
+    surrogate: SurrogateBound,
+    options: SolveOptions,
+    start: np.ndarray | None,
+) -> Solution | None:
     site_rows = m.index.site.rows
     row_class = {site_rows[i].id: k for k, rows in surrogate.members.items() for i in rows}
     columns: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
@@ -102,16 +107,22 @@ def _by_class(m: Any, model: Compiled, surrogate: SurrogateBound, options: Solve
         if k is not None and col is not None:
             columns[k, p[0]][col] = 1.0
     target = {(k, c): n for (_, k, c), n in surrogate.classes.items()}
-    rows = [(cols, float(target.get(key, 0)), float(target.get(key, 0)))
-            for key, cols in columns.items()]  # fmt: skip
+    rows = [
+        (cols, float(target.get(key, 0)), float(target.get(key, 0)))
+        for key, cols in columns.items()
+    ]
     solution = Solver(_with_rows(model, rows), options).solve(start=start)
     return solution if solution.x is not None else None
 
 
 def _elastic_hall(
-    model: Compiled, sub_a: Any, cols: np.ndarray, lower: list[float], upper: list[float],
+    model: Compiled,
+    sub_a: Any,
+    cols: np.ndarray,
+    lower: list[float],
+    upper: list[float],
     soft: list[int],
-) -> Compiled:  # fmt: skip
+) -> Compiled:
     """One hall's model. Its minimum shares (the `soft` rows) get a slack column each, at a
     price above any rack's objective value, so a hall that cannot meet a share still returns
     its best plan, short by as little as it can be."""
@@ -179,9 +190,12 @@ def _hall_by_hall(
 
 
 def fill_power_groups(
-    m: Any, model: Compiled, surrogate: SurrogateBound, options: SolveOptions,
+    m: Any,
+    model: Compiled,
+    surrogate: SurrogateBound,
+    options: SolveOptions,
     start: np.ndarray | None = None,
-) -> Solution | None:  # fmt: skip
+) -> Solution | None:
     """A full plan that follows the aggregated plan, or None (see the module docstring)."""
     if not surrogate.classes:
         return None

@@ -30,10 +30,12 @@ class StrategyLog:
         """Record a stage. Its time goes apart from the results, so summary.json stays the
         same from run to run (timings are in `timings_s`)."""
         self.stages.append(
-            {"stage": stage,
-             "incumbent": None if incumbent is None else round(incumbent, 6),
-             "bound": None if bound is None else round(bound, 6)}
-        )  # fmt: skip
+            {
+                "stage": stage,
+                "incumbent": None if incumbent is None else round(incumbent, 6),
+                "bound": None if bound is None else round(bound, 6),
+            }
+        )
         self.seconds[stage] = round(seconds, 3)
 
 
@@ -66,9 +68,14 @@ def _tighter(model: Compiled, a: float | None, b: float | None) -> float | None:
 
 
 def solve_with_strategy(
-    m: Any, model: Compiled, site: Site, options: SolveOptions, start: np.ndarray | None,
-    stages: Any, on_progress: Callable[[Progress], None] | None,
-) -> tuple[Solution, str]:  # fmt: skip
+    m: Any,
+    model: Compiled,
+    site: Site,
+    options: SolveOptions,
+    start: np.ndarray | None,
+    stages: Any,
+    on_progress: Callable[[Progress], None] | None,
+) -> tuple[Solution, str]:
     """Returns the solution (status, plan, bound) and which bound it rests on."""
     began = time.perf_counter()
     log = StrategyLog()
@@ -102,9 +109,15 @@ def solve_with_strategy(
 
     gap = _gap(best_obj, sb.bound)
     if best_x is not None and gap is not None and gap <= options.mip_gap:
-        return Solution(status="optimal", x=best_x, objective=best_obj, bound=sb.bound,
-                        mip_gap=gap, solve_s=time.perf_counter() - began,
-                        log=[]), "surrogate"  # fmt: skip
+        return Solution(
+            status="optimal",
+            x=best_x,
+            objective=best_obj,
+            bound=sb.bound,
+            mip_gap=gap,
+            solve_s=time.perf_counter() - began,
+            log=[],
+        ), "surrogate"
 
     # 3. the full model with the cut and the start
     t0 = time.perf_counter()
@@ -131,5 +144,6 @@ def solve_with_strategy(
     if status == "time_limit" and gap is not None and gap <= options.mip_gap:
         status = "optimal"
     log.add("full solve", time.perf_counter() - t0, solution.objective, bound)
-    return replace(solution, status=status, bound=bound, mip_gap=gap,
-                   solve_s=time.perf_counter() - began), source  # fmt: skip
+    return replace(
+        solution, status=status, bound=bound, mip_gap=gap, solve_s=time.perf_counter() - began
+    ), source
