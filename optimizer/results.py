@@ -318,24 +318,24 @@ def _pods_table(
         if pod is not None:
             used[pod] += index.model(p).ports * n
     lines = []
-    for pod in site.pods:
+    for pod_line in site.pods:
         smallest = min(
             (
                 index.model(p).ports
-                for p in index.by_pod.get(pod.pod, [])
+                for p in index.by_pod.get(pod_line.pod, [])
                 if index.model(p).ports > 0
             ),
             default=np.inf,
         )
-        u = used.get(pod.pod, 0)
+        u = used.get(pod_line.pod, 0)
         lines.append(
             [
-                pod.pod,
+                pod_line.pod,
                 u,
-                pod.ports,
-                _utilization(u, pod.ports),
-                bool(np.isfinite(smallest) and pod.ports - u < smallest),
-                _round(dual.get(pod.pod, 0.0)),
+                pod_line.ports,
+                _utilization(u, pod_line.ports),
+                bool(np.isfinite(smallest) and pod_line.ports - u < smallest),
+                _round(dual.get(pod_line.pod, 0.0)),
             ]
         )
     return pd.DataFrame(lines, columns=POD_COLUMNS)
@@ -347,7 +347,7 @@ def _rows_table(
     site = index.site
     dual = _duals_by(model, duals, "space")
     count: Counter[tuple[str, str]] = Counter()
-    kw: Counter[tuple[str, str]] = Counter()
+    kw: dict[tuple[str, str], float] = defaultdict(float)
     for p, n in racks.items():
         count[p[1], p[2]] += n
         kw[p[1], p[2]] += index.model(p).design_kw * n

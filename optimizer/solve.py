@@ -252,13 +252,20 @@ class Solver:
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kModelEmpty or self.model.shape[1] == 0:
             # Nothing to decide (e.g. no cluster fits any row): the empty plan is optimal.
-            x = np.zeros(self.model.shape[1])
             return Solution(
-                "optimal", x, self.model.cost_offset, self.model.cost_offset, 0.0, solve_s, log=log
+                "optimal",
+                np.zeros(self.model.shape[1]),
+                self.model.cost_offset,
+                self.model.cost_offset,
+                0.0,
+                solve_s,
+                log=log,
             )
         info = h.getInfo()
         has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        x = np.asarray(h.getSolution().col_value, dtype=float) if has_point else None
+        x: np.ndarray | None = (
+            np.asarray(h.getSolution().col_value, dtype=float) if has_point else None
+        )
         is_mip = bool(self.model.integer.any())
         objective = float(info.objective_function_value) if has_point else None
         bound = float(info.mip_dual_bound) if is_mip else objective
@@ -274,7 +281,7 @@ class Solver:
             name = "infeasible"
         elif status in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit):
             name = "time_limit"
-        elif status in (S.kInterrupt, S.kHighsInterrupt):
+        elif status in (S.kInterrupt, getattr(S, "kHighsInterrupt", S.kInterrupt)):
             name = "interrupted"
         else:
             name = "error"

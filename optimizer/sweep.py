@@ -12,6 +12,7 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -113,7 +114,7 @@ def _point_row(
 
 
 def sweep(
-    site_or_path: Site | str,
+    site_or_path: Site | str | Path,
     grid_mw: Sequence[float] | None = None,
     onsite_mw: Sequence[float] | None = None,
     design_temp_c: Sequence[float] | None = None,
@@ -173,7 +174,9 @@ def _steps(frame: pd.DataFrame) -> list[float | None]:
     return out
 
 
-def rebuild_sweep(site_or_path: Site | str, grid_mw: Iterable[float], **kw: Any) -> pd.DataFrame:
+def rebuild_sweep(
+    site_or_path: Site | str | Path, grid_mw: Iterable[float], **kw: Any
+) -> pd.DataFrame:
     """The same points, each built and solved from scratch (for measuring the speed-up)."""
     from optimizer.api import plan
     from optimizer.errors import InfeasibleError

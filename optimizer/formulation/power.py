@@ -152,8 +152,9 @@ def power_limits(site: Site, prune: bool = True) -> list[PowerLimit]:
         xs.discard(k)
         failures = sorted(xs)
         if failures:
-            xa = inc.on_a[np.ix_(failures, rows)]
-            xb = inc.on_b[np.ix_(failures, rows)]
+            fail_idx = np.asarray(failures, dtype=np.intp)
+            xa = inc.on_a[np.ix_(fail_idx, rows)]
+            xb = inc.on_b[np.ix_(fail_idx, rows)]
             w_fail = np.where(xa & xb, 0.0, np.where(xa, b_d, np.where(xb, a_d, normal))).astype(
                 float
             )  # single-fed rows: xb is False and b_d is 0, so dark

@@ -157,8 +157,8 @@ def build_aggregate(index: Index, limits: list[PowerLimit], objective: str) -> p
             if terms:
                 m.cons.add(pyo.quicksum(terms) <= site.cooling_capacity_kw(hall, medium))
         pods = {site.rows[i].pod for k, c in hall_keys for i in fits[k, c]}
-        if None not in pods and pods:
-            ports = sum(site.pod_by_id[p].ports for p in pods)
+        if pods and all(p is not None for p in pods):
+            ports = sum(site.pod_by_id[p].ports for p in pods if p is not None)
             terms = [model_of[c].ports * m.y[k, c] for k, c in hall_keys if model_of[c].ports]
             if terms:
                 m.cons.add(pyo.quicksum(terms) <= ports)

@@ -184,8 +184,8 @@ def _hall_by_hall(
         solution = Solver(sub, replace(options, time_limit_s=left)).solve()
         if solution.x is None:
             return None
-        solution = replace(solution, x=solution.x[: len(cols)])
-        x[cols] = np.round(solution.x) * model.integer[cols] + solution.x * ~model.integer[cols]
+        found = solution.x[: len(cols)]
+        x[cols] = np.where(model.integer[cols], np.round(found), found)
     return x
 
 
