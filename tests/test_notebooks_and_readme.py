@@ -117,18 +117,12 @@ def test_readme_rackfit_examples_run_on_the_small_site(
     assert (tmp_path / "plan" / "placements.csv").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: after a solve with the default thread count, a solve with threads=1 in "
-    "the same process (batch runs each scenario with one thread, in-process or in forked "
-    "workers) makes HiGHS fail; the strategy then returns its heuristic plan as time_limit "
-    "with mip_gap 1 and bound 0 instead of the optimum (optimizer/solve.py `_highs` only "
-    "resets the global scheduler when the previous count was explicit)",
-)
 def test_readme_batch_example_is_optimal_after_a_plan_in_the_same_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What an API user or a notebook does: plan, then run the README's batch."""
+    """What an API user or a notebook does: plan, then run the README's batch. Batch solves
+    each scenario on one thread; HiGHS keeps one thread pool per process, and a pool made for
+    another thread count once made every scenario fail into a heuristic `time_limit` plan."""
     markdown = README.read_text(encoding="utf-8")
     batch = [args for args in readme_commands(markdown) if args[0] == "batch"]
     assert batch, "the README shows a batch example"
