@@ -151,8 +151,10 @@ def plan(
     if solution.status == INFEASIBLE:
         with stages.stage("explain"):
             raise explain.infeasible_error(site)
+    if solution.status not in (OPTIMAL, TIME_LIMIT):
+        raise InternalError(f"HiGHS ended with status '{solution.status}'")
     if solution.x is None:
-        if solution.status in (TIME_LIMIT, "interrupted"):
+        if solution.status == TIME_LIMIT:
             raise NoPlanError(
                 f"the time limit ({time_limit_s:g} s) ran out before any feasible plan was "
                 "found; raise --time-limit"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from optimizer.errors import Issue, RackfitError, SiteError
 from optimizer.loaders import load_site
@@ -90,7 +91,7 @@ def without_device(site: Site, device: str) -> Site:
     return site.with_updates(rows=tuple(r.model_dump() for r in rows))
 
 
-def apply_scenario(
+def _apply_scenario(
     site: Site, scenario: dict[str, str], where: str = "scenarios", line: int = 0
 ) -> Site:
     """The site with a scenario's overrides applied (empty cells keep the site's value)."""
@@ -131,6 +132,22 @@ def apply_scenario(
     return out
 
 
+def apply_scenario(
+    site: Site, scenario: dict[str, str], where: str = "scenarios", line: int = 0
+) -> Site:
+    """The site with a scenario's overrides applied (empty cells keep the site's value).
+    An override the site cannot take (a negative MW, say) is a SiteError at its row."""
+    try:
+        return _apply_scenario(site, scenario, where, line)
+    except ValidationError as exc:
+        from optimizer.loaders import _describe
+
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else "scenario"
+        column = {"grid_limit_kw": "grid_mw", "onsite_firm_kw": "onsite_mw"}.get(key, key)
+        raise SiteError(Issue(where, _describe(err), row=line or None, column=column)) from None
+
+
 def run_scenario(site: Site, scenario: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
     """Solve one scenario; every outcome is a result row, never an exception."""
     from optimizer.api import plan
@@ -161,6 +178,7 @@ def run_scenario(site: Site, scenario: dict[str, str], options: dict[str, Any]) 
 def run_batch(
     site_path: Path,
     scenarios: list[dict[str, str]],
+    scenarios_where: str | Path = "scenarios",
     *,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -170,7 +188,7 @@ def run_batch(
     """Every scenario solved; rows in the scenarios' order."""
     site = load_site(site_path)
     for line, sc in enumerate(scenarios, start=2):  # fail fast on bad overrides
-        apply_scenario(site, sc, "scenarios", line)
+        apply_scenario(site, sc, str(scenarios_where), line)
     if scheduler or dask_workers:
         rows = _on_dask(site, scenarios, options, scheduler, dask_workers)
     elif workers == 1 or len(scenarios) <= 1:

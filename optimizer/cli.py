@@ -24,6 +24,17 @@ def _err(text: str) -> None:
     click.echo(f"error: {text}", err=True)
 
 
+def _one_line(text: str, most: int = 500) -> str:
+    """A message on one line (errors are one line each), cut short if very long."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= most else flat[: most - 1] + "…"
+
+
+def _debug(debug: bool, exc: BaseException) -> None:
+    if debug:
+        traceback.print_exception(exc)
+
+
 def _warn(text: str) -> None:
     click.echo(f"warning: {text}", err=True)
 
@@ -37,26 +48,28 @@ def handles_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except SiteError as exc:
+            _debug(debug, exc)
             for issue in exc.issues:
                 _err(str(issue))
             code = exc.exit_code
         except RackfitError as exc:
-            _err(str(exc))
+            _debug(debug, exc)
+            _err(_one_line(str(exc)))
             code = exc.exit_code
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            _debug(debug, exc)
             _err("interrupted; nothing was written and earlier outputs are unchanged")
             code = EXIT_INTERNAL
-        except click.exceptions.Exit:
+        except (click.exceptions.Exit, click.ClickException):
             raise
-        except click.ClickException:
-            raise
+        except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
+            sys.stderr.close()
+            code = EXIT_OK
         except Exception as exc:  # a bug: say so, in one line unless --debug
-            if debug:
-                traceback.print_exc()
-            _err(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for details")
+            _debug(debug, exc)
+            name = type(exc).__name__
+            _err(f"internal error ({name}: {_one_line(str(exc))}); rerun with --debug for details")
             code = EXIT_INTERNAL
-        if debug and code != EXIT_INTERNAL:
-            traceback.print_exc()
         sys.exit(code)
 
     return wrapper  # type: ignore[return-value]

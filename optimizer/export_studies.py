@@ -21,7 +21,17 @@ def _check_replaceable_folder(out: Path, marker: str) -> None:
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    """Floats to 6 decimals (never exponent form), whole-number columns as integers."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_float_dtype(values):
+            whole = values.dropna()
+            if len(whole) and (whole == whole.round()).all() and column in ("gpus", "racks"):
+                out[column] = values.astype("Int64")
+            else:
+                out[column] = values.round(6)
+    out.to_csv(path, index=False, lineterminator="\n")
 
 
 def _xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:

@@ -138,16 +138,16 @@ def _new_highs(verbose: bool) -> highspy.Highs:
         os.close(saved)
 
 
-_THREADS: list[int | None] = [None]  # the thread count HiGHS's global scheduler was made with
+_THREADS: list[int | None] = [None]  # the count HiGHS's scheduler was made with (0: default)
 
 
 def _highs(options: SolveOptions) -> highspy.Highs:
-    if options.threads and _THREADS[0] not in (None, options.threads):
+    wanted = int(options.threads or 0)
+    if _THREADS[0] is not None and _THREADS[0] != wanted:
         # HiGHS keeps one global thread pool per process; a different count needs a new one
         # (otherwise run() fails with an error status).
         highspy.Highs.resetGlobalScheduler(True)
-    if options.threads:
-        _THREADS[0] = options.threads
+    _THREADS[0] = wanted
     h = _new_highs(options.verbose)
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("log_to_console", bool(options.verbose))
@@ -240,12 +240,16 @@ class Solver:
                 on_progress(snapshot)
 
         h.cbMipImprovingSolution.subscribe(improving)
+        # solve() (not run()) runs HiGHS in a thread and turns Ctrl-C into a clean stop.
         h.HandleKeyboardInterrupt = True
         try:
-            h.run()
+            h.solve()
         finally:
             h.cbMipImprovingSolution.unsubscribe(improving)
-        return self._solution(time.perf_counter() - began, log)
+        solution = self._solution(time.perf_counter() - began, log)
+        if solution.status == "interrupted":
+            raise KeyboardInterrupt
+        return solution
 
     def _solution(self, solve_s: float, log: list[str]) -> Solution:
         h = self.h

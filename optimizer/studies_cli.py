@@ -45,6 +45,13 @@ from optimizer.cli import handles_errors, mip_gap_option, threads_option, time_l
 @time_limit_option(120.0, "per point")
 @mip_gap_option("each point")
 @threads_option
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "plain"]),
+    default="auto",
+    show_default=True,
+    help="auto: surrogate bound + heuristic + HiGHS at each point; plain: HiGHS alone.",
+)
 @handles_errors
 def sweep(
     site: Path,
@@ -56,6 +63,7 @@ def sweep(
     time_limit_s: float,
     mip_gap: float,
     threads: int | None,
+    strategy: str,
 ) -> None:
     """Solve SITE at each grid limit (and on-site MW / design temperature) and write GPUs
     against MW: per point the status, objective, GPUs, racks, gap, the limits that bind and
@@ -77,6 +85,7 @@ def sweep(
         time_limit_s=time_limit_s,
         mip_gap=mip_gap,
         threads=threads,
+        strategy=strategy,
     )
     write_sweep(frame, out)
     shown = frame[
@@ -150,6 +159,7 @@ def batch(
     frame = run_batch(
         site,
         table,
+        scenarios,
         workers=jobs,
         scheduler=scheduler,
         dask_workers=workers,

@@ -1,9 +1,12 @@
 """Grid-limit studies: GPUs against MW, solved point by point on one model.
 
-The model is built and handed to HiGHS once; each point changes only the bound of the grid
-row (supply = grid MW x 1,000 + on-site firm kW) and is warm-started from the previous plan,
-which stays feasible as the supply grows (points are solved in increasing supply). Points
-that change the design temperature change the grid row's coefficients, so those rebuild.
+The model is built and compiled once; each point changes only the bound of the grid row
+(supply = grid MW x 1,000 + on-site firm kW) and is warm-started from the previous plan,
+which stays feasible as the supply grows (points are solved in increasing supply). With
+`strategy="auto"` each point runs the bound/heuristic pipeline (optimizer.strategy) on that
+model; with `"plain"` HiGHS re-solves one persistent model after changing the row bound.
+Points that change the design temperature change the grid row's coefficients, so those
+rebuild.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ import numpy as np
 import pandas as pd
 
 from optimizer import verify
-from optimizer.api import resolve_site
+from optimizer.api import Stages, resolve_site
 from optimizer.errors import InternalError, UsageError
 from optimizer.formulation import build_model
 from optimizer.layout import placements_from_counts
 from optimizer.results import racks_by_place, row_state
 from optimizer.schema import Site
 from optimizer.solve import Compiled, SolveOptions, Solver, compile_model, relaxation_duals
+from optimizer.strategy import solve_with_strategy
 
 SWEEP_COLUMNS = [
     "grid_mw",
@@ -49,10 +53,15 @@ def parse_range(text: str, name: str) -> list[float]:
     """`A:B:STEP` -> [A, A+STEP, ..., B] (both ends included); `A` -> [A]; `A,B,C` -> list."""
     try:
         if "," in text:
-            return [float(v) for v in text.split(",") if v.strip()]
+            parts = [float(v) for v in text.split(",") if v.strip()]
+            if not parts or not all(np.isfinite(v) and v >= 0 for v in parts):
+                raise ValueError
+            return parts
         parts = [float(v) for v in text.split(":")]
     except ValueError:
         raise UsageError(f"{name} must be A:B:STEP, A,B,C or a number, got '{text}'") from None
+    if not all(np.isfinite(v) for v in parts) or any(v < 0 for v in parts[:2]):
+        raise UsageError(f"{name} needs finite, non-negative numbers, got '{text}'")
     if len(parts) == 1:
         return parts
     if len(parts) != 3:
@@ -86,9 +95,13 @@ def _point_row(
     grid_row: int,
     x_prev: np.ndarray | None,
     options: SolveOptions,
+    strategy: str,
 ) -> tuple[dict[str, Any], np.ndarray | None]:
     began = time.perf_counter()
-    solution = solver.solve(start=x_prev)
+    if strategy == "plain":
+        solution = solver.solve(start=x_prev)
+    else:  # the bound/heuristic pipeline, warm-started from the previous point's plan
+        solution, _ = solve_with_strategy(m, model, site, options, x_prev, Stages(), None)
     row: dict[str, Any] = {"status": solution.status, "solve_s": time.perf_counter() - began}
     if solution.x is None:
         row["status"] = "infeasible" if solution.status == "infeasible" else "no_plan"
@@ -99,7 +112,7 @@ def _point_row(
     violations = verify.verify(site, placements)
     if violations:
         raise InternalError(f"sweep point fails the independent check: {violations[0].message}")
-    duals = relaxation_duals(solver.model, options)
+    duals = relaxation_duals(model, options)
     row.update(
         status="optimal" if solution.status == "optimal" else "time_limit",
         objective=solution.objective,
@@ -123,6 +136,7 @@ def sweep(
     time_limit_s: float = 120.0,
     mip_gap: float = 1e-4,
     threads: int | None = None,
+    strategy: str = "auto",
 ) -> pd.DataFrame:
     """Solve the site at every combination of the given values; one row per point, in
     increasing (design temperature, grid MW, on-site MW) order. Omitted axes keep the site's
@@ -146,8 +160,8 @@ def sweep(
         for g, o in points:
             supply_kw = g * 1000.0 + o * 1000.0
             point_site = site.with_updates(grid_limit_kw=g * 1000.0, onsite_firm_kw=o * 1000.0)
-            solver.set_row_upper(grid_row, supply_kw - site.fixed_overhead_kw)
-            row, x = _point_row(m, model, point_site, solver, grid_row, x_prev, options)
+            solver.set_row_upper(grid_row, supply_kw - site.fixed_overhead_kw)  # model too
+            row, x = _point_row(m, model, point_site, solver, grid_row, x_prev, options, strategy)
             if x is not None:
                 x_prev = x
             row.update(grid_mw=g, onsite_mw=o, design_temp_c=float(temp), supply_mw=g + o)

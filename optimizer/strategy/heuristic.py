@@ -153,30 +153,39 @@ def _elastic_hall(
 def _hall_by_hall(
     m: Any, model: Compiled, surrogate: SurrogateBound, options: SolveOptions, deadline: float
 ) -> np.ndarray | None:
+    """Halls in turn; each gets, on every row coupling halls, what the row allows minus what
+    the halls before it used and the aggregated plan's shares of the halls after it. So what
+    one hall cannot use (grid kW, a cluster's maximum) passes on to the next, and what it
+    cannot place of a minimum is asked of the next."""
     x_agg, hall_of = _aggregate_point(m, model, surrogate)
     a = model.A.tocsr()
+    a_csc = a.tocsc()
     n_rows = a.shape[0]
     row_halls = [
         np.unique(hall_of[a.indices[a.indptr[r] : a.indptr[r + 1]]]) for r in range(n_rows)
     ]
+    coupling = np.array([len(h) > 1 for h in row_halls], dtype=bool)
+    halls = [int(h) for h in np.unique(hall_of[hall_of >= 0])]
+    share = {h: a_csc[:, np.flatnonzero(hall_of == h)] @ x_agg[hall_of == h] for h in halls}
+    future = sum(share.values()) if halls else np.zeros(n_rows)
+    done = np.zeros(n_rows)
     x = np.zeros(model.shape[1])
-    for h in np.unique(hall_of[hall_of >= 0]):
+    for h in halls:
         cols = np.flatnonzero(hall_of == h)
-        local_rows, lower, upper, soft = [], [], [], []
-        share = a[:, cols] @ x_agg[cols]
-        for r in range(n_rows):
-            halls = row_halls[r]
-            if h not in halls:
-                continue
-            local_rows.append(r)
-            if len(halls) == 1:
+        future = future - share[h]
+        local_rows = [r for r in range(n_rows) if h in row_halls[r]]
+        lower, upper, soft = [], [], []
+        for r in local_rows:
+            if not coupling[r]:
                 lower.append(model.row_lower[r])
                 upper.append(model.row_upper[r])
-            else:  # a coupling row: this hall's share of the aggregated plan
-                if np.isfinite(model.row_lower[r]):
-                    soft.append(len(lower))
-                lower.append(share[r] if np.isfinite(model.row_lower[r]) else -np.inf)
-                upper.append(share[r] if np.isfinite(model.row_upper[r]) else np.inf)
+                continue
+            lo = model.row_lower[r] - done[r] - future[r]
+            hi = model.row_upper[r] - done[r] - future[r]
+            if np.isfinite(lo):
+                soft.append(len(lower))
+            lower.append(lo)
+            upper.append(hi)
         sub = _elastic_hall(model, a[local_rows][:, cols], cols, lower, upper, soft)
         left = deadline - time.perf_counter()
         if left <= 0:
@@ -186,6 +195,7 @@ def _hall_by_hall(
             return None
         found = solution.x[: len(cols)]
         x[cols] = np.where(model.integer[cols], np.round(found), found)
+        done += a_csc[:, cols] @ x[cols]
     return x
 
 

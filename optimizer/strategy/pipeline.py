@@ -88,7 +88,9 @@ def solve_with_strategy(
     t0 = time.perf_counter()
     with stages.stage("bound"):
         agg_options = replace(options, time_limit_s=left() * 0.4, mip_gap=options.mip_gap * 0.9)
-        sb = surrogate_bound(m.index, m.power_limits, m.objective_name, agg_options)
+        sb = surrogate_bound(
+            m.index, m.power_limits, m.objective_name, agg_options, site.supply_limit_kw
+        )
     log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
     if sb.bound is None and sb.exact is False and not sb.classes:
         pass  # the aggregate found nothing in time: carry on without it
@@ -99,7 +101,7 @@ def solve_with_strategy(
     # 2. the heuristic
     t0 = time.perf_counter()
     with stages.stage("heuristic"):
-        heur_options = replace(options, time_limit_s=min(left() * 0.5, 60.0))
+        heur_options = replace(options, time_limit_s=min(left() * 0.25, 60.0))
         heur = fill_power_groups(m, model, sb, heur_options, start)
     if heur is not None and heur.x is not None:
         value = _objective(model, heur.x)
