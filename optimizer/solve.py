@@ -183,6 +183,23 @@ def _pass(h: highspy.Highs, model: Compiled, relax: bool = False) -> None:
     h.passModel(lp)
 
 
+def _run_interruptibly(h: highspy.Highs) -> bool:
+    """Run HiGHS in its own thread; Ctrl-C cancels the solve cleanly (HiGHS stops at its next
+    check) instead of killing the process. Returns whether Ctrl-C was pressed."""
+    interrupted = False
+    h.HandleUserInterrupt = True  # lets cancelSolve() reach a running solve
+    h.startSolve()
+    while True:
+        try:
+            done, _ = h.wait(0.1)
+        except KeyboardInterrupt:
+            interrupted = True
+            h.cancelSolve()
+            continue
+        if done:
+            return interrupted
+
+
 class Solver:
     """A compiled model loaded into HiGHS, ready to solve and re-solve.
 
@@ -240,14 +257,13 @@ class Solver:
                 on_progress(snapshot)
 
         h.cbMipImprovingSolution.subscribe(improving)
-        # solve() (not run()) runs HiGHS in a thread and turns Ctrl-C into a clean stop.
-        h.HandleKeyboardInterrupt = True
+        interrupted = False
         try:
-            h.solve()
+            interrupted = _run_interruptibly(h)
         finally:
             h.cbMipImprovingSolution.unsubscribe(improving)
         solution = self._solution(time.perf_counter() - began, log)
-        if solution.status == "interrupted":
+        if interrupted or solution.status == "interrupted":
             raise KeyboardInterrupt
         return solution
 

@@ -161,24 +161,11 @@ def test_a_different_thread_count_in_the_same_process_still_solves(fresh_highs_s
         assert api.plan(SMALL, threads=threads).summary["gpus"] == 440
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="solve._highs resets HiGHS's process-wide thread scheduler only between two explicit "
-    "thread counts: after a default-thread solve, threads=1 makes HiGHS end with status "
-    "'error' (InternalError 'HiGHS ended with status error and no plan'). The auto strategy "
-    "hides it because its surrogate bound always solves with threads=1 first",
-)
 def test_threads_1_after_a_default_solve_in_the_same_process(fresh_highs_scheduler):
     assert api.plan(SMALL, strategy="plain").summary["gpus"] == 440
     assert api.plan(SMALL, strategy="plain", threads=1).summary["gpus"] == 440
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the same scheduler bug in a notebook: after one default-thread HiGHS solve (plain "
-    "plan, sweep) a batch (threads=1) reports a false 'time_limit' with the heuristic's "
-    "plan (416 and 288 GPUs instead of 440 and 368), or 'error'",
-)
 def test_a_batch_after_a_plan_in_the_same_process(tmp_path, fresh_highs_scheduler):
     path = tmp_path / "scenarios.csv"
     path.write_text("scenario,grid_mw\nbase,\nsmaller,0.8\n")
@@ -382,12 +369,6 @@ def test_real_ctrl_c_while_highs_runs_keeps_the_previous_plan(tmp_path, old_plan
     assert listing(tmp_path) == ["plan"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="solve.Solver.solve: a SIGINT while HiGHS runs ends the solve with status 'error' "
-    "and the KeyboardInterrupt is lost, so the CLI says 'HiGHS ended with status error and no "
-    "plan' (even with a plan found) instead of 'interrupted'",
-)
 def test_real_ctrl_c_while_highs_runs_says_interrupted(tmp_path, monkeypatch):
     sent = _sigint_while_highs_runs(monkeypatch)
     result = rackfit("plan", SMALL, "--strategy", "plain", "--out", tmp_path / "plan", code=None)
@@ -438,11 +419,6 @@ def test_debug_shows_the_traceback_of_an_internal_error(tmp_path, monkeypatch):
     assert not (tmp_path / "plan").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.handles_errors calls traceback.print_exc() after the except block for a known "
-    "error, where no exception is being handled: --debug prints 'NoneType: None'",
-)
 def test_debug_shows_the_traceback_of_a_known_error_and_keeps_its_exit_code(tmp_path):
     result = rackfit("--debug", "plan", infeasible_site(tmp_path), "--out", tmp_path / "plan",
                      code=EXIT_INFEASIBLE)  # fmt: skip
@@ -450,11 +426,6 @@ def test_debug_shows_the_traceback_of_a_known_error_and_keeps_its_exit_code(tmp_
     assert error_lines(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.handles_errors puts str(exc) into the line as is: an exception whose message "
-    "has several lines (pydantic's ValidationError, for one) gives a multi-line error",
-)
 def test_an_internal_error_with_a_multi_line_message_is_still_one_line(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise ValueError("first line\n  second line\n  third line")

@@ -226,12 +226,6 @@ def test_sweep_bad_range_exits_2_naming_the_option(tmp_path, text):
     assert listing(tmp_path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sweep.parse_range / sweep.sweep accept a negative or non-finite MW; Site "
-    "validation then raises pydantic's ValidationError, shown as a multi-line internal "
-    "error (exit 1) instead of a usage error (exit 2)",
-)
 @pytest.mark.parametrize("text", ["-1:1:1", "nan"])
 def test_sweep_negative_or_nan_mw_is_a_usage_error(tmp_path, text):
     result = rackfit("sweep", SMALL, f"--grid-mw={text}", "--out", tmp_path / "s", code=EXIT_INPUT)
@@ -247,11 +241,6 @@ def test_sweep_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
     assert listing(out) == ["notes.txt"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export_studies._csv writes floats with '%.6g': a cost of 3,727,171.68 USD "
-    "becomes 3.72717e+06 in sweep.csv (and results.csv); GPU counts above 999,999 too",
-)
 def test_sweep_csv_keeps_the_cost_to_the_cent(tmp_path):
     out = tmp_path / "sweep"
     rackfit("sweep", HAND, "--grid-mw", "0.5", "--objective", "cost", "--out", out)
@@ -347,11 +336,6 @@ def test_batch_rows_equal_independent_single_solves(serial_batch, tmp_path):
     assert gpus("pdu-aa-out") == single_solve(load_site(folder))[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export_studies._csv writes floats with '%.6g': the cost 1,525,053.6 USD becomes "
-    "1.52505e+06 in results.csv",
-)
 def test_batch_results_keep_the_cost_to_the_cent(serial_batch):
     expected = single_solve(load_site(SMALL).with_updates(energy_usd_per_kwh=0.2),
                             objective="cost")[2]  # fmt: skip
@@ -431,11 +415,6 @@ def test_batch_bad_value_exits_2_naming_row_and_column(tmp_path, cell, column):
     assert not (tmp_path / "batch").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch.run_batch checks the overrides with where='scenarios' (a literal), so the "
-    "error names no file; it should name the scenarios file it read",
-)
 def test_batch_bad_value_names_the_scenarios_file(tmp_path):
     path = tmp_path / "bad-scenarios.csv"
     path.write_text("scenario,grid_mw\nbroken,lots\n")
@@ -444,12 +423,6 @@ def test_batch_bad_value_names_the_scenarios_file(tmp_path):
     assert "bad-scenarios.csv" in error_lines(result)[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch.apply_scenario: a negative grid_mw (or onsite_mw, energy price) passes the "
-    "number check, then Site.with_updates raises pydantic's ValidationError: a multi-line "
-    "internal error, exit 1, instead of exit 2 naming row and column",
-)
 def test_batch_negative_grid_is_bad_input(tmp_path):
     path = tmp_path / "bad-scenarios.csv"
     path.write_text("scenario,grid_mw\nnegative,-1\n")
