@@ -146,10 +146,11 @@ def _sentence(m, family: str, key, who: str, verb: str, need: float, limit: floa
             f"its limit is {limit:,.0f} kW (capacity x derate)"
         )
     if family == "grid":
+        fixed = m.index.site.fixed_overhead_kw  # the row's limit is the supply minus it
         return (
-            f"clusters {who} {verb} at least {need:,.0f} kW from the grid and on-site "
-            f"supply (with cooling overhead at the design temperature); the supply is "
-            f"{limit:,.0f} kW"
+            f"clusters {who} {verb} at least {need + fixed:,.0f} kW from the grid and on-site "
+            f"supply (IT, cooling overhead at the design temperature and {fixed:,.0f} kW fixed "
+            f"overhead); the supply is {limit + fixed:,.0f} kW"
         )
     return f"{family} {key}: {need:,.1f} {unit} needed, {limit:,.1f} available"
 

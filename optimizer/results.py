@@ -187,8 +187,8 @@ def build_tables(
         "placements": placements,
         "clusters": _clusters_table(site, placed, _limited_by(m, index, model, x, state, placed)),
         "power": _power_table(m, site, placements, model, state, duals),
-        "cooling": _cooling_table(index, racks, model, duals),
-        "pods": _pods_table(index, racks, model, duals),
+        "cooling": _cooling_table(index, racks, model, duals, state),
+        "pods": _pods_table(index, racks, model, duals, state),
         "rows": _rows_table(index, racks, model, duals),
         "grid": _grid_table(index, racks, model, duals, state),
     }
@@ -232,11 +232,11 @@ def _power_table(
         for k, con in enumerate(model.constraints):
             if con.parent_component().name != "power":
                 continue
-            device = m.power_limits[con.index()].device
+            limit = m.power_limits[con.index()]
             if duals is not None:
-                marginal[device] += float(duals[k])
+                marginal[limit.device] += float(duals[k])
             if state.tight[k]:
-                binding_rows.add(device)
+                binding_rows.update((limit.device, *limit.twins))
     lines = []
     for d in site.devices:
         row = loads.loc[d.device]
@@ -268,11 +268,25 @@ def _utilization(load: float, limit: float) -> float:
     return 0.0 if load == 0 else float("inf")
 
 
+def _tight_by(model: Compiled, state: RowState, family: str) -> dict[Any, bool]:
+    """Constraint index -> does its row bind (the same rule for every family)."""
+    return {
+        con.index(): bool(state.tight[k])
+        for k, con in enumerate(model.constraints)
+        if con is not None and state.families[k] == family
+    }
+
+
 def _cooling_table(
-    index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None
+    index: Index,
+    racks: dict[Place, int],
+    model: Compiled,
+    duals: np.ndarray | None,
+    state: RowState,
 ) -> pd.DataFrame:
     site = index.site
     dual = _duals_by(model, duals, "cooling")
+    tight = _tight_by(model, state, "cooling")
     lines = []
     for hall in site.halls:
         for medium in MEDIA:
@@ -284,14 +298,6 @@ def _cooling_table(
                 and not any(c.hall == hall and c.medium == medium for c in site.cooling)
             ):
                 continue
-            smallest = min(
-                (
-                    index.model(p).heat_kw(medium)
-                    for p in index.by_hall.get(hall, [])
-                    if index.model(p).heat_kw(medium) > 0
-                ),
-                default=np.inf,
-            )
             util = _utilization(load, cap)
             lines.append(
                 [
@@ -300,7 +306,7 @@ def _cooling_table(
                     _round(load),
                     _round(cap),
                     util,
-                    bool(cap - load < smallest - 1e-7 and np.isfinite(smallest)),
+                    tight.get((hall, medium), False),
                     _round(dual.get((hall, medium), 0.0)),
                 ]
             )
@@ -308,10 +314,15 @@ def _cooling_table(
 
 
 def _pods_table(
-    index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None
+    index: Index,
+    racks: dict[Place, int],
+    model: Compiled,
+    duals: np.ndarray | None,
+    state: RowState,
 ) -> pd.DataFrame:
     site = index.site
     dual = _duals_by(model, duals, "network")
+    tight = _tight_by(model, state, "network")
     used: Counter[str] = Counter()
     for p, n in racks.items():
         pod = index.row[p[1], p[2]].pod
@@ -319,14 +330,6 @@ def _pods_table(
             used[pod] += index.model(p).ports * n
     lines = []
     for pod_line in site.pods:
-        smallest = min(
-            (
-                index.model(p).ports
-                for p in index.by_pod.get(pod_line.pod, [])
-                if index.model(p).ports > 0
-            ),
-            default=np.inf,
-        )
         u = used.get(pod_line.pod, 0)
         lines.append(
             [
@@ -334,7 +337,7 @@ def _pods_table(
                 u,
                 pod_line.ports,
                 _utilization(u, pod_line.ports),
-                bool(np.isfinite(smallest) and pod_line.ports - u < smallest),
+                tight.get(pod_line.pod, False),
                 _round(dual.get(pod_line.pod, 0.0)),
             ]
         )

@@ -31,7 +31,7 @@ and hence the optimum, is exactly that of the naive "every failure × every devi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyomo.environ as pyo
@@ -52,6 +52,9 @@ class PowerLimit:
     limit_kw: float
     rows: tuple[int, ...]
     weights: tuple[float, ...]
+    # devices whose row had this same left-hand side and the same limit (dropped as
+    # duplicates): when this row binds, so do theirs (2N twins, say)
+    twins: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -186,12 +189,23 @@ def power_limits(site: Site, prune: bool = True) -> list[PowerLimit]:
 
 def _drop_duplicates(limits: list[PowerLimit]) -> list[PowerLimit]:
     """Of rows with equal left-hand sides keep the one with the smallest limit."""
-    best: dict[tuple[tuple[int, ...], tuple[float, ...]], int] = {}
+    groups: dict[tuple[tuple[int, ...], tuple[float, ...]], list[int]] = {}
     for k, lim in enumerate(limits):
-        key = (lim.rows, lim.weights)
-        if key not in best or lim.limit_kw < limits[best[key]].limit_kw:
-            best[key] = k
-    return [limits[k] for k in sorted(best.values())]
+        groups.setdefault((lim.rows, lim.weights), []).append(k)
+    kept: list[tuple[int, PowerLimit]] = []
+    for members in groups.values():
+        best = min(members, key=lambda k: (limits[k].limit_kw, k))
+        twins = tuple(
+            dict.fromkeys(
+                limits[k].device
+                for k in members
+                if k != best
+                and limits[k].limit_kw == limits[best].limit_kw
+                and limits[k].device != limits[best].device
+            )
+        )
+        kept.append((best, replace(limits[best], twins=twins) if twins else limits[best]))
+    return [lim for _, lim in sorted(kept, key=lambda t: t[0])]
 
 
 def add_power(m: pyo.ConcreteModel, index: Index, limits: list[PowerLimit]) -> None:
