@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import resource
@@ -106,6 +107,8 @@ FIELDS = [
     "gain_gpus",
     "gain_pct",
     "first_fit_any_gpus",
+    "first_fit_objective",
+    "first_fit_short",
     "verify_passed",
     "modelling_s",
     "overhead_pct",
@@ -115,6 +118,7 @@ FIELDS = [
     "direct_s",
     "overhead_ratio",
     "overhead_ratio_model_only",
+    "power_limits_s",
     "direct_shape_match",
     "gap_10s",
     "gap_60s",
@@ -142,6 +146,7 @@ class _Recorder:
         self.stage_end: dict[str, float] = {}
         self.full_phase = False
         self.pass_s: float | None = None
+        self.power_limits_s: float | None = None  # inside build_model
 
     def now(self) -> float:
         return time.perf_counter() - self.began
@@ -164,10 +169,19 @@ def _instrument(rec: _Recorder) -> Any:
     `optimizer.solve._pass` (time the full model's passModel). Returns an undo function."""
     import numpy as np
 
+    from optimizer import formulation
     from optimizer import solve as solve_mod
 
     original_solve = solve_mod.Solver.solve
     original_pass = solve_mod._pass
+    original_limits = formulation.power_limits
+
+    def timed_limits(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        out = original_limits(*args, **kwargs)
+        if rec.power_limits_s is None:
+            rec.power_limits_s = time.perf_counter() - t0
+        return out
 
     def timed_pass(h: Any, model: Any, relax: bool = False) -> None:
         t0 = time.perf_counter()
@@ -205,10 +219,12 @@ def _instrument(rec: _Recorder) -> Any:
 
     solve_mod.Solver.solve = sampled_solve
     solve_mod._pass = timed_pass
+    formulation.power_limits = timed_limits  # build_model's global
 
     def undo() -> None:
         solve_mod.Solver.solve = original_solve
         solve_mod._pass = original_pass
+        formulation.power_limits = original_limits
 
     return undo
 
@@ -305,6 +321,7 @@ def run_case(spec: dict[str, Any], site_dir: str | Path) -> dict[str, Any]:
         model_columns=s["model_columns"],
         model_nonzeros=s["model_nonzeros"],
         pass_s=rec.pass_s,
+        power_limits_s=rec.power_limits_s,
         write_s=write_s,
         plan_s=plan_s,
         total_s=plan_s + write_s,
@@ -339,12 +356,24 @@ def run_case(spec: dict[str, Any], site_dir: str | Path) -> dict[str, Any]:
         row["gain_pct"] = 100.0 * row["gain_gpus"] / s["baseline_gpus"]
     ff = baseline.first_fit(site)
     row["first_fit_any_gpus"] = int(sum(site.model_by_id[m].gpus for m in ff["model"]))
+    # first fit with minimums first, even when it misses a minimum (then it is no plan)
+    ff = baseline.first_fit(site, minimums_first=True)
+    placed = ff.groupby("cluster").size()
+    row["first_fit_objective"] = float(
+        sum(site.model_of(c).gpus * c.value * placed.get(c.cluster, 0) for c in site.demand)
+    )
+    row["first_fit_short"] = ";".join(
+        f"{c.cluster} {placed.get(c.cluster, 0)}/{c.min_racks}"
+        for c in site.demand
+        if placed.get(c.cluster, 0) < c.min_racks
+    )
     for st in s.get("strategy_stages") or []:
         if st.get("stage") == "surrogate bound":
             row["surrogate_bound"] = st.get("bound")
             row["surrogate_s"] = ts.get("bound")
 
     # the same model on highspy from numpy arrays
+    gc.collect()  # the plan's garbage would otherwise be collected during the direct build
     model, _h = direct_highspy.build(site, spec.get("threads"))
     ds = model.seconds
     row.update(
@@ -359,7 +388,7 @@ def run_case(spec: dict[str, Any], site_dir: str | Path) -> dict[str, Any]:
     row["modelling_s"] = modelling
     row["overhead_pct"] = 100.0 * modelling / row["total_s"]
     row["overhead_ratio"] = modelling / row["direct_s"] if row["direct_s"] > 0 else None
-    pyomo_only = modelling - ds["data"]  # build_model derives the same data first
+    pyomo_only = modelling - (rec.power_limits_s or 0.0)  # both derive the N-1 rows alike
     direct_only = ds["assemble"] + ds["pass"]
     row["overhead_ratio_model_only"] = pyomo_only / direct_only if direct_only > 0 else None
 
@@ -642,6 +671,97 @@ def write_csv(rows: list[dict[str, Any]], path: Path, fields: list[str] = FIELDS
 
 
 # ---------------------------------------------------------------------------------------
+# modelling overhead alone
+
+OVERHEAD_FIELDS = [
+    "site",
+    "model_rows",
+    "model_columns",
+    "model_nonzeros",
+    "power_limits_s",
+    "pyomo_build_s",
+    "pyomo_handoff_s",
+    "pyomo_pass_s",
+    "pyomo_s",
+    "direct_assemble_s",
+    "direct_pass_s",
+    "direct_s",
+    "ratio",
+    "ratio_model_only",
+]
+
+
+def measure_overhead(site_dir: str | Path, label: str, repeats: int = 3) -> dict[str, Any]:
+    """Pyomo build + compile + passModel against the direct highspy build of the same site,
+    each the fastest of `repeats`, with `power_limits` (the N-1 rows both derive) timed apart:
+    ratio = (Pyomo path) / (power_limits + direct), ratio_model_only leaves power_limits out
+    of both."""
+    import direct_highspy
+
+    from optimizer.formulation import build_model, power_limits
+    from optimizer.loaders import load_site
+    from optimizer.solve import SolveOptions, _highs, _pass, compile_model
+
+    site = load_site(site_dir)
+    best: dict[str, float] = {}
+
+    def keep(key: str, value: float) -> None:
+        best[key] = min(best.get(key, float("inf")), value)
+
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        power_limits(site)
+        keep("power_limits_s", time.perf_counter() - t0)
+        gc.collect()
+        t0 = time.perf_counter()
+        m = build_model(site)
+        t1 = time.perf_counter()
+        compiled = compile_model(m)
+        t2 = time.perf_counter()
+        h = _highs(SolveOptions(threads=1))
+        t3 = time.perf_counter()
+        _pass(h, compiled)
+        t4 = time.perf_counter()
+        keep("pyomo_build_s", t1 - t0)
+        keep("pyomo_handoff_s", t2 - t1)
+        keep("pyomo_pass_s", t4 - t3)
+        keep("pyomo_s", (t1 - t0) + (t2 - t1) + (t4 - t3))
+        del m, compiled, h
+        gc.collect()
+        model, _h = direct_highspy.build(site, threads=1)
+        keep("direct_assemble_s", model.seconds["assemble"])
+        keep("direct_pass_s", model.seconds["pass"])
+        keep("direct_s", model.seconds["assemble"] + model.seconds["pass"])
+    rows, cols, nnz = model.shape
+    return {
+        "site": label,
+        "model_rows": rows,
+        "model_columns": cols,
+        "model_nonzeros": nnz,
+        **best,
+        "ratio": best["pyomo_s"] / (best["power_limits_s"] + best["direct_s"]),
+        "ratio_model_only": (best["pyomo_s"] - best["power_limits_s"]) / best["direct_s"],
+    }
+
+
+def overhead_markdown(rows: list[dict[str, Any]]) -> str:
+    out = [
+        "| site | rows / cols / nnz | power_limits s | Pyomo build s | hand-off s | passModel s "
+        "| Pyomo total s | direct assemble + pass s | ratio | ratio, model only |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['site']} | {r['model_rows']:,} / {r['model_columns']:,} / "
+            f"{r['model_nonzeros']:,} | {r['power_limits_s']:.3f} | {r['pyomo_build_s']:.3f} | "
+            f"{r['pyomo_handoff_s']:.3f} | {r['pyomo_pass_s']:.3f} | {r['pyomo_s']:.3f} | "
+            f"{r['direct_s']:.3f} | {r['ratio']:.1f}x | {r['ratio_model_only']:.1f}x |"
+        )
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------
 # grid sweeps
 
 SWEEP_FIELDS = [
@@ -843,6 +963,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="only print the Markdown tables of these result CSVs",
     )
+    parser.add_argument(
+        "--overhead",
+        action="store_true",
+        help="only measure the modelling overhead (Pyomo vs direct highspy) per site",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="repeats for --overhead")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-site", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -857,8 +983,27 @@ def main(argv: list[str] | None = None) -> int:
                 rows += [_typed(dict(r)) for r in csv.DictReader(fh)]
         if rows and "what" in rows[0]:
             print(sweep_markdown(rows))
+        elif rows and "ratio_model_only" in rows[0]:
+            print(overhead_markdown(rows))
         else:
             print(markdown(rows))
+        return 0
+    if args.overhead:
+        from generate import generate_site, write_site
+
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="rackfit-bench-overhead-") as tmp:
+            for scale in args.scales:
+                for topology in args.topologies:
+                    for binding in args.bindings:
+                        label = f"s{scale:g}-{topology}-{binding}"
+                        site_dir = write_site(
+                            generate_site(scale, args.seed, topology, binding), Path(tmp) / label
+                        )
+                        rows.append(measure_overhead(site_dir, label, args.repeats))
+                        print(overhead_markdown(rows[-1:]).splitlines()[-1], flush=True)
+        write_csv(rows, args.out, OVERHEAD_FIELDS)
+        print(overhead_markdown(rows))
         return 0
     if args.sweep:
         rows = run_sweep(args)
