@@ -19,6 +19,7 @@ import numpy as np
 from optimizer import baseline, verify
 from optimizer.errors import InternalError, NoPlanError, UsageError
 from optimizer.formulation import build_model
+from optimizer.layout import counts_from_placements
 from optimizer.loaders import load_site
 from optimizer.plan import INFEASIBLE, OPTIMAL, TIME_LIMIT, Plan
 from optimizer.schema import OBJECTIVES, Site
@@ -82,7 +83,7 @@ def first_fit_start(m: Any, model: Compiled, site: Site) -> Baseline:
     """First fit (minimums first, then as many racks as fit) as a start vector for HiGHS.
     A first fit that misses some min_racks is no plan: no start and no baseline."""
     placements = baseline.first_fit(site, minimums_first=True)
-    counts = placements.groupby(["cluster", "hall", "row"]).size()
+    counts = counts_from_placements(placements)
     placed = placements.groupby("cluster").size()
     if any(placed.get(c.cluster, 0) < c.min_racks for c in site.demand):
         return Baseline(None, None, None)

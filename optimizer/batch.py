@@ -70,7 +70,7 @@ def read_scenarios(path: Path) -> list[dict[str, str]]:
         seen.add(name)
     if issues:
         raise SiteError(issues)
-    return [{k: v.strip() for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    return [{str(k): str(v).strip() for k, v in r.items()} for r in frame.to_dict(orient="records")]
 
 
 def without_device(site: Site, device: str) -> Site:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import pandas as pd
 
@@ -38,4 +39,8 @@ def counts_from_placements(placements: pd.DataFrame) -> dict[tuple[str, str, str
     if placements.empty:
         return {}
     grouped = placements.groupby(["cluster", "hall", "row"], sort=False).size()
-    return {(str(c), str(h), str(r)): int(n) for (c, h, r), n in grouped.items()}
+    out: dict[tuple[str, str, str], int] = {}
+    for key, n in grouped.items():
+        c, h, r = cast(tuple[object, object, object], key)
+        out[str(c), str(h), str(r)] = int(n)
+    return out

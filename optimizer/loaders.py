@@ -219,6 +219,7 @@ class _SiteYamlLoader(yaml.SafeLoader):
                     self.repeated.append((str(key), line, first[key]))
                 else:
                     first[key] = line
+        assert isinstance(node, yaml.MappingNode)
         return super().construct_mapping(node, deep=deep)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:

@@ -225,7 +225,9 @@ def _power_table(
     state: RowState,
     duals: np.ndarray | None,
 ) -> pd.DataFrame:
-    loads = verify.power_loads(site, placements).set_index("device")
+    by_device = {
+        str(r["device"]): r for r in verify.power_loads(site, placements).to_dict("records")
+    }
     marginal: dict[str, float] = defaultdict(float)
     binding_rows: set[str] = set()
     if len(m.POWER):
@@ -239,9 +241,10 @@ def _power_table(
                 binding_rows.update((limit.device, *limit.twins))
     lines = []
     for d in site.devices:
-        row = loads.loc[d.device]
         limit = d.usable_kw
+        row = by_device[d.device]
         worst = float(row["worst_kw"])
+        normal = float(row["normal_kw"])
         util = worst / limit if limit > 0 else (0.0 if worst == 0 else float("inf"))
         failure = row["worst_failure"]
         lines.append(
@@ -251,7 +254,7 @@ def _power_table(
                 d.capacity_kw,
                 d.derate,
                 _round(limit),
-                _round(float(row["normal_kw"])),
+                _round(normal),
                 _round(worst),
                 None if failure is None or pd.isna(failure) else str(failure),
                 _round(util),
