@@ -101,7 +101,9 @@ def _point_row(
     if strategy == "plain":
         solution = solver.solve(start=x_prev)
     else:  # the bound/heuristic pipeline, warm-started from the previous point's plan
-        solution, _ = solve_with_strategy(m, model, site, options, x_prev, Stages(), None)
+        solution, _ = solve_with_strategy(
+            m, model, site, options, x_prev, Stages(), None, heuristic=x_prev is None
+        )
     row: dict[str, Any] = {"status": solution.status, "solve_s": time.perf_counter() - began}
     if solution.x is None:
         row["status"] = "infeasible" if solution.status == "infeasible" else "no_plan"

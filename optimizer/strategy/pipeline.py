@@ -75,8 +75,11 @@ def solve_with_strategy(
     start: np.ndarray | None,
     stages: Any,
     on_progress: Callable[[Progress], None] | None,
+    heuristic: bool = True,
 ) -> tuple[Solution, str]:
-    """Returns the solution (status, plan, bound) and which bound it rests on."""
+    """Returns the solution (status, plan, bound) and which bound it rests on.
+    `heuristic=False` skips the power-group heuristic (sweeps start from the previous
+    point's plan instead, which is cheaper than filling every hall again)."""
     began = time.perf_counter()
     log = StrategyLog()
     m.strategy_log = log
@@ -102,7 +105,7 @@ def solve_with_strategy(
     t0 = time.perf_counter()
     with stages.stage("heuristic"):
         heur_options = replace(options, time_limit_s=min(left() * 0.25, 60.0))
-        heur = fill_power_groups(m, model, sb, heur_options, start)
+        heur = fill_power_groups(m, model, sb, heur_options, start) if heuristic else None
     if heur is not None and heur.x is not None:
         value = _objective(model, heur.x)
         if _better(model, value, best_obj):
