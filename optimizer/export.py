@@ -22,6 +22,7 @@ pyplot, so importing this module does not change the backend of a notebook or a 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -29,23 +30,32 @@ import re
 import secrets
 import shutil
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from matplotlib import markers, rcParams
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap, to_hex
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from PIL import Image
 
 from optimizer.errors import Issue, SiteError, UsageError
 from optimizer.plan import PLACEMENT_COLUMNS, Plan
@@ -100,6 +110,8 @@ TOP_N = 30  # bars per section of the utilization picture
 MAX_ROW_LABELS = 60
 MAX_LEGEND_ENTRIES = 30
 MAX_COLUMN_WIDTH = 60
+PNG_COMPRESS_LEVEL = 1  # zlib's fastest: files ~15% bigger than at the default 6, written faster
+TICK_LABEL_GID = {"x": "x-tick-label", "y": "y-tick-label"}  # see _draw_ticks
 
 _NUMBER_FORMATS = {"kw": "#,##0.0", "count": "#,##0", "share": "0.0%"}
 
@@ -119,14 +131,30 @@ def write_plan(plan: Plan, out: Path) -> Path:
     out = Path(out)
     if out.name in ("", ".", ".."):
         raise UsageError(f"--out {out}: name a new folder or an .xlsx file, not {out}")
-    if out.suffix.lower() == ".xlsx":
-        if out.is_dir():
-            raise UsageError(f"{out} is a folder, not a workbook; choose another --out")
-        write_atomically(out, lambda tmp: _write_workbook(plan, tmp / out.name))
-    else:
-        _check_replaceable_folder(out)
-        write_atomically(out, lambda tmp: _write_plan_folder(plan, tmp / out.name))
+    with _collector_paused():
+        if out.suffix.lower() == ".xlsx":
+            if out.is_dir():
+                raise UsageError(f"{out} is a folder, not a workbook; choose another --out")
+            write_atomically(out, lambda tmp: _write_workbook(plan, tmp / out.name))
+        else:
+            _check_replaceable_folder(out)
+            write_atomically(out, lambda tmp: _write_plan_folder(plan, tmp / out.name))
     return out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off, then back as it was. Writing makes enough objects to
+    start several full collections, each of which walks every object of the process: after
+    a solve, hundreds of thousands (a tenth of the writing time at Colossus scale). The
+    cycles the writing leaves (figures, the workbook) are collected once it is back on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _write_plan_folder(plan: Plan, folder: Path) -> None:
@@ -136,8 +164,9 @@ def _write_plan_folder(plan: Plan, folder: Path) -> None:
         _write_csv(table, folder / f"{name}.csv")
     _write_summary_json(plan, folder / SUMMARY_NAME)
     _write_workbook(plan, folder / WORKBOOK_NAME, tables)
+    floor_plans = _FloorPlans(plan)
     for hall, file_name in picture_names(plan).items():
-        _save_figure(floor_plan_figure(plan, hall), folder / file_name)
+        floor_plans.save(hall, folder / file_name)
     _save_figure(utilization_figure(plan), folder / UTILIZATION_PICTURE)
 
 
@@ -370,25 +399,37 @@ def _format_summary_value(cell: Any, key: str) -> None:
 
 def _fill_table_sheet(sheet: Any, table: pd.DataFrame) -> None:
     columns = [str(c) for c in table.columns]
-    sheet.append(columns)
-    for values in table.itertuples(index=False, name=None):
-        sheet.append([_sheet_value(v) for v in values])
     n_rows = len(table)
+    # Column by column: the cell values, the number format and the widest text shown.
+    values: list[list[Any]] = []
+    formats: list[str | None] = []
+    widths: list[int] = []
+    for column, name in zip(table.columns, columns, strict=True):
+        series = table[column]
+        cells = [_sheet_value(v) for v in series.tolist()]
+        number_format = _column_number_format(name, series) if n_rows else None
+        values.append(cells)
+        formats.append(number_format)
+        header = len(name) + (2 if n_rows else 0)  # the filter button covers a header's end
+        widths.append(max([header, *_shown_lengths(cells, number_format or "General")]))
+    sheet.append(columns)
+    for row in zip(*values, strict=True):
+        sheet.append(row)
     bold = Font(bold=True)
     for cell in sheet[1]:
         cell.font = bold
     sheet.freeze_panes = "A2"
     if n_rows:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n_rows + 1}"
-    for j, column in enumerate(columns, start=1):
-        number_format = _column_number_format(column, table[table.columns[j - 1]])
-        if number_format is None or not n_rows:
+    for j, (column, number_format) in enumerate(zip(columns, formats, strict=True), start=1):
+        if number_format is None:
             continue
         for (cell,) in sheet.iter_rows(min_row=2, max_row=n_rows + 1, min_col=j, max_col=j):
             cell.number_format = number_format
         if _is_utilization(column):
             _colour_utilization(sheet, get_column_letter(j), n_rows)
-    _fit_column_widths(sheet, filter_buttons=bool(n_rows))
+    for j, n in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(j)].width = min(n + 2, MAX_COLUMN_WIDTH)
 
 
 def _is_utilization(column: str) -> bool:
@@ -482,6 +523,11 @@ def _shown_text(value: Any, number_format: str) -> str:
     return f"{value:.10g}"
 
 
+def _shown_lengths(values: list[Any], number_format: str) -> list[int]:
+    """Lengths of the texts shown for the non-empty `values` of one column."""
+    return [len(_shown_text(v, number_format)) for v in values if v is not None]
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
         value, bool | np.bool_
@@ -498,9 +544,25 @@ def _new_figure(height_in: float) -> Figure:
 
 
 def _save_figure(figure: Figure, path: Path) -> None:
-    # No bbox_inches="tight": the picture is exactly figsize * dpi pixels.
-    # metadata: no "Software" (matplotlib's version) so the file depends on the plan only.
-    figure.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+    """Draw `figure` (one of `_new_figure`'s, at `DPI`) and write it as a PNG of exactly
+    figsize * DPI pixels (no bbox_inches="tight")."""
+    canvas = figure.canvas
+    if not isinstance(canvas, FigureCanvasAgg):
+        canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    _write_png(canvas, path)
+
+
+def _write_png(canvas: FigureCanvasAgg, path: Path) -> None:
+    """What `canvas` drew, as `savefig` would write it, but encoded here by Pillow: RGB when
+    the picture is opaque (it always is: figures are white), zlib level `PNG_COMPRESS_LEVEL`,
+    and no text chunks (no "Software" with matplotlib's version), so the file depends on the
+    plan only."""
+    pixels = np.asarray(canvas.buffer_rgba())
+    image = Image.fromarray(pixels)
+    if bool((pixels[..., 3] == 255).all()):
+        image = image.convert("RGB")
+    image.save(path, format="png", dpi=(DPI, DPI), compress_level=PNG_COMPRESS_LEVEL)
 
 
 def cluster_colours(plan: Plan) -> dict[str, str]:
@@ -524,18 +586,32 @@ def _palette(n: int) -> list[Any]:
     return [colormaps["turbo"](i / max(n - 1, 1)) for i in range(n)]
 
 
-def floor_plan_figure(plan: Plan, hall: str) -> Figure:
-    """The hall seen from above: each row a strip of positions, coloured by cluster."""
+@dataclass(frozen=True)
+class _HallView:
+    """What a floor plan shows of one hall."""
+
+    layout: tuple[Any, ...]  # rows, width, row labels: all but the racks, title and legend
+    n_rows: int
+    width: int  # positions in the longest row
+    row_labels: dict[int, str]  # row index -> its label, every `step`th row
+    grid: np.ma.MaskedArray  # rows x positions: 0 empty, i + 1 the i-th cluster; masked: none
+    title: str
+    legend: list[tuple[str, str]]  # (colour, text)
+
+    @property
+    def height_in(self) -> float:
+        return min(max(1.6 + 0.28 * self.n_rows, 3.0), MAX_FIGURE_HEIGHT_IN)
+
+
+def _hall_view(plan: Plan, hall: str, colours: Mapping[str, str]) -> _HallView:
     rows = [r for r in plan.site.rows if r.hall == hall]
     if not rows:
         raise ValueError(f"hall {hall!r} has no rows in site {plan.site.name!r}")
-    colours = cluster_colours(plan)
-    clusters = list(colours)
-    code = {c: i + 1 for i, c in enumerate(clusters)}  # 0 = empty position
+    code = {c: i + 1 for i, c in enumerate(colours)}  # 0 = empty position
     here = plan.placements[plan.placements["hall"].astype(str) == hall]
     row_index = {r.row: i for i, r in enumerate(rows)}
-    positions = here["position"].astype("int64") if len(here) else pd.Series([], dtype="int64")
-    width = max([r.positions for r in rows] + [int(positions.max()) if len(here) else 0, 1])
+    positions = here["position"].astype("int64").tolist()
+    width = max([r.positions for r in rows] + [max(positions, default=0), 1])
 
     grid = np.full((len(rows), width), -1, dtype=np.int64)  # -1 = no such position
     for i, row in enumerate(rows):
@@ -545,10 +621,10 @@ def floor_plan_figure(plan: Plan, hall: str) -> Figure:
     design_kw = 0.0
     models = plan.site.model_by_id
     for row_id, position, cluster, model in zip(
-        here["row"].astype(str),
+        here["row"].astype(str).tolist(),
         positions,
-        here["cluster"].astype(str),
-        here["model"].astype(str),
+        here["cluster"].astype(str).tolist(),
+        here["model"].astype(str).tolist(),
         strict=True,
     ):
         at = row_index.get(row_id)
@@ -559,51 +635,120 @@ def floor_plan_figure(plan: Plan, hall: str) -> Figure:
             gpus += models[model].gpus
             design_kw += models[model].design_kw
 
-    height = min(max(1.6 + 0.28 * len(rows), 3.0), MAX_FIGURE_HEIGHT_IN)
-    figure = _new_figure(height)
-    axes = figure.add_axes(_axes_box(height, left_in=1.3, right_in=2.8, top_in=0.6, bottom_in=0.7))
+    step = max(1, math.ceil(len(rows) / MAX_ROW_LABELS))
+    row_labels = {i: _short(rows[i].row, 16) for i in range(0, len(rows), step)}
+    legend = [
+        (colours[c], f"{_short(c, 24)} ({_racks(racks_by_cluster[c])})")
+        for c in colours
+        if c in racks_by_cluster
+    ]
+    if len(legend) > MAX_LEGEND_ENTRIES:
+        more = len(legend) - MAX_LEGEND_ENTRIES + 1
+        legend = [*legend[: MAX_LEGEND_ENTRIES - 1], ("white", f"... {more} more clusters")]
+    legend.append((EMPTY_POSITION, "empty position"))
+    return _HallView(
+        layout=(len(rows), width, tuple(row_labels.items())),
+        n_rows=len(rows),
+        width=width,
+        row_labels=row_labels,
+        grid=np.ma.masked_less(grid, 0),
+        title=(
+            f"{_short(plan.site.name, 40)} — hall {_short(hall, 40)}: "
+            f"{gpus:,} GPUs, {design_kw:,.0f} kW design placed"
+        ),
+        legend=legend,
+    )
+
+
+def floor_plan_figure(plan: Plan, hall: str) -> Figure:
+    """The hall seen from above: each row a strip of positions, coloured by cluster."""
+    colours = cluster_colours(plan)
+    view = _hall_view(plan, hall, colours)
+    figure = _new_figure(view.height_in)
+    axes = figure.add_axes(
+        _axes_box(view.height_in, left_in=1.3, right_in=2.8, top_in=0.6, bottom_in=0.7)
+    )
     cmap = ListedColormap([EMPTY_POSITION, *colours.values()])
-    norm = BoundaryNorm(np.arange(len(clusters) + 2) - 0.5, cmap.N)
+    norm = BoundaryNorm(np.arange(len(colours) + 2) - 0.5, cmap.N)
     axes.pcolormesh(
-        np.arange(width + 1) + 0.5,
-        np.arange(len(rows) + 1) - 0.5,
-        np.ma.masked_less(grid, 0),
+        np.arange(view.width + 1) + 0.5,
+        np.arange(view.n_rows + 1) - 0.5,
+        view.grid,
         cmap=cmap,
         norm=norm,
         edgecolors="white",
-        linewidth=0.6 if width * len(rows) <= 5000 else 0.0,
+        linewidth=0.6 if view.width * view.n_rows <= 5000 else 0.0,
     )
-    axes.set_xlim(0.5, width + 0.5)
-    axes.set_ylim(len(rows) - 0.5, -0.5)  # first row at the top
-    step = max(1, math.ceil(len(rows) / MAX_ROW_LABELS))
-    axes.set_yticks(range(0, len(rows), step))
-    axes.set_yticklabels([_short(rows[i].row, 16) for i in range(0, len(rows), step)])
+    axes.set_xlim(0.5, view.width + 0.5)
+    axes.set_ylim(view.n_rows - 0.5, -0.5)  # first row at the top
+    row_labels = _draw_ticks(axes, "y", list(view.row_labels), list(view.row_labels.values()))
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    position_labels = _draw_ticks(axes, "x")
     axes.set_xlabel("position")
     axes.set_ylabel("row")
-    axes.set_title(
-        f"{_short(plan.site.name, 40)} — hall {_short(hall, 40)}: "
-        f"{gpus:,} GPUs, {design_kw:,.0f} kW design placed"
-    )
-    handles = [
-        Patch(color=colours[c], label=f"{_short(c, 24)} ({_racks(racks_by_cluster[c])})")
-        for c in clusters
-        if c in racks_by_cluster
-    ]
-    if len(handles) > MAX_LEGEND_ENTRIES:
-        more = len(handles) - MAX_LEGEND_ENTRIES + 1
-        handles = handles[: MAX_LEGEND_ENTRIES - 1]
-        handles.append(Patch(color="white", label=f"... {more} more clusters"))
-    handles.append(Patch(color=EMPTY_POSITION, label="empty position"))
+    _place_axis_label(axes, "x", position_labels)
+    _place_axis_label(axes, "y", row_labels)
+    # y=1.0 is where matplotlib puts the title; saying so spares it measuring every label.
+    axes.set_title(view.title, y=1.0)
+    _floor_plan_legend(axes, view.legend)
+    return figure
+
+
+def _floor_plan_legend(axes: Axes, entries: list[tuple[str, str]]) -> None:
     axes.legend(
-        handles=handles,
+        handles=[Patch(color=colour, label=text) for colour, text in entries],
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         borderaxespad=0.0,
         fontsize="small",
         frameon=False,
     )
-    return figure
+
+
+class _FloorPlans:
+    """write_plan's floor plans, one hall after another: the pictures `floor_plan_figure`
+    draws, pixel for pixel, drawn faster when halls are alike.
+
+    Halls with the same layout (as many rows, as wide, the same row labels) share one
+    figure. What they have in common (axes, tick marks and labels, axis labels) is drawn
+    once and kept; for each hall that background is restored and only the hall's own part
+    is drawn on it, in the order a full drawing draws it: the racks, the frame (which lies
+    on them), the title and the legend. The shared texts took most of the drawing time."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.colours = cluster_colours(plan)
+        self.layout: tuple[Any, ...] | None = None
+        self.figure: Figure | None = None
+        self.background: Any = None  # what the canvas drew of the layout, see save
+
+    def save(self, hall: str, path: Path) -> None:
+        view = _hall_view(self.plan, hall, self.colours)
+        if self.figure is None or view.layout != self.layout:
+            self.figure = floor_plan_figure(self.plan, hall)
+            self.layout = view.layout
+            self.background = None
+        else:
+            axes = self.figure.axes[0]
+            axes.collections[0].set_array(view.grid)
+            axes.title.set_text(view.title)
+            cast(Legend, axes.get_legend()).remove()
+            _floor_plan_legend(axes, view.legend)
+        axes = self.figure.axes[0]
+        legend = cast(Legend, axes.get_legend())
+        own: list[Artist] = [axes.collections[0], *axes.spines.values(), axes.title, legend]
+        canvas = cast(FigureCanvasAgg, self.figure.canvas)
+        if self.background is None:
+            for artist in own:
+                artist.set_visible(False)
+            canvas.draw()
+            self.background = canvas.copy_from_bbox(self.figure.bbox)
+            for artist in own:
+                artist.set_visible(True)
+        canvas.restore_region(self.background)
+        for artist in own:
+            self.figure.draw_artist(artist)
+        _write_png(canvas, path)
 
 
 def utilization_figure(plan: Plan) -> Figure:
@@ -637,9 +782,10 @@ def utilization_figure(plan: Plan) -> Figure:
         axes = figure.add_axes((left, 1 - (top_in + axes_in) / height, width, axes_in / height))
         top_in += axes_in
         _draw_bars(axes, title, labels, values, x_max)
-        if k < len(sections) - 1:  # one x axis, at the bottom: the sections share it
-            axes.tick_params(labelbottom=False)
+        # One x axis, at the bottom: the sections share it, the others only show tick marks.
+        x_labels = _draw_ticks(axes, "x", with_labels=k == len(sections) - 1)
     axes.set_xlabel("utilization (%)")
+    _place_axis_label(axes, "x", x_labels)
     figure.suptitle(f"{_short(plan.site.name, 60)}: utilization of every limit", y=1 - 0.1 / height)
     return figure
 
@@ -652,7 +798,10 @@ def _top_section(
     frame = table[[*label_columns, "utilization"]].copy()
     frame["utilization"] = pd.to_numeric(frame["utilization"], errors="coerce")
     frame = frame[np.isfinite(frame["utilization"])]
-    frame["label"] = frame[list(label_columns)].astype(str).agg(" ".join, axis=1)
+    labels = frame[label_columns[0]].astype(str)
+    for column in label_columns[1:]:
+        labels = labels + " " + frame[column].astype(str)
+    frame["label"] = labels
     frame = frame.sort_values(["utilization", "label"], ascending=[False, True], kind="mergesort")
     if len(frame) > TOP_N:
         title = f"{title} — top {TOP_N} of {len(frame):,}"
@@ -679,7 +828,7 @@ def _grid_section(plan: Plan) -> tuple[str, list[str], list[float]]:
 def _draw_bars(
     axes: Axes, title: str, labels: list[str], values: list[float], x_max: float
 ) -> None:
-    axes.set_title(title, loc="left", fontsize="medium")
+    axes.set_title(title, loc="left", fontsize="medium", y=1.0)  # y: see floor_plan_figure
     axes.set_xlim(0, x_max)
     axes.axvline(100, color="black", linestyle="--", linewidth=1)
     if not labels:
@@ -687,14 +836,131 @@ def _draw_bars(
         axes.set_yticks([])
         axes.text(x_max / 2, 0, "nothing to show", ha="center", va="center", color="grey")
         return
-    y = np.arange(len(labels))
+    y = list(range(len(labels)))
     percent = [v * 100 for v in values]
-    axes.barh(y, percent, color=[_bar_colour(v) for v in values], height=0.7)
-    axes.set_yticks(y)
-    axes.set_yticklabels([_short(label, 30) for label in labels], fontsize="small")
+    for yi, p, v in zip(y, percent, values, strict=True):
+        # What barh(y, percent, height=0.7) draws. The limits are set, so the bars need not
+        # update them (add_patch), which took most of the time of barh.
+        axes.add_artist(Rectangle((0, yi - 0.35), p, 0.7, facecolor=_bar_colour(v)))
+    _draw_ticks(axes, "y", y, [_short(label, 30) for label in labels], fontsize="small")
     axes.set_ylim(len(labels) - 0.5, -0.5)  # most utilised at the top
     for yi, p in enumerate(percent):
         axes.text(p + x_max * 0.005, yi, f"{p:.1f}%", va="center", fontsize="x-small")
+
+
+# Tick marks and labels. matplotlib draws each tick as a `Tick`: three lines and two texts,
+# made, laid out and measured one by one, which took most of the time of a floor plan (one
+# tick per row). `_draw_ticks` draws the same marks as one line of markers and the labels as
+# plain texts (gid `TICK_LABEL_GID`), and `_place_axis_label` puts the axis label where the
+# axis would have, next to the labels: the same pixels.
+_TICK_MARKERS: dict[str, dict[str, Any]] = {
+    "x": {"out": markers.TICKDOWN, "in": markers.TICKUP, "inout": "|"},
+    "y": {"out": markers.TICKLEFT, "in": markers.TICKRIGHT, "inout": "_"},
+}
+
+
+def _draw_ticks(
+    axes: Axes,
+    which: str,
+    values: Sequence[float] | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    with_labels: bool = True,
+    fontsize: str | None = None,
+) -> list[Text]:
+    """Tick marks at `values` on the bottom (`which` "x") or left ("y") side of `axes`, and
+    `labels` next to them. Without `values`: where the axis's locator puts them, labelled by
+    its formatter, as the axis would show them. Returns the label texts."""
+    axis = axes.xaxis if which == "x" else axes.yaxis
+    if values is None:
+        located = [float(v) for v in axis.get_major_locator()()]
+        shown = axis.get_major_formatter().format_ticks(located)
+        low, high = sorted(axis.get_view_interval())
+        tolerance = (high - low) * 1e-10
+        inside = [i for i, v in enumerate(located) if low - tolerance <= v <= high + tolerance]
+        ticks = [located[i] for i in inside]
+        labels = [shown[i] for i in inside] if labels is None else labels
+    else:
+        ticks = [float(v) for v in values]
+    axis.set_ticks([])
+    rc = f"{which}tick."
+    side = "bottom" if which == "x" else "left"
+    size = float(_rc(rc + "major.size"))
+    direction = str(_rc(rc + "direction"))
+    if ticks and _rc(rc + side) and _rc(f"{rc}major.{side}"):
+        zeros = [0.0] * len(ticks)
+        marks = Line2D(
+            *((ticks, zeros) if which == "x" else (zeros, ticks)),
+            transform=_tick_transform(axes, which),
+            linestyle="none",
+            marker=_TICK_MARKERS[which][direction],
+            markersize=size,
+            markeredgewidth=_rc(rc + "major.width"),
+            color=_rc(rc + "color"),
+            clip_on=False,
+        )
+        axes.add_line(marks)
+    if not with_labels or not labels or not _rc(f"{rc}label{side}"):
+        return []
+    text_transform, va, ha = (
+        axes.get_xaxis_text1_transform(_tick_label_pad(which))
+        if which == "x"
+        else axes.get_yaxis_text1_transform(_tick_label_pad(which))
+    )
+    colour = _rc(rc + "labelcolor")
+    if colour == "inherit":
+        colour = _rc(rc + "color")
+    return [
+        axes.text(
+            value if which == "x" else 0,
+            0 if which == "x" else value,
+            label,
+            transform=text_transform,
+            va=va,
+            ha=ha,
+            color=colour,
+            fontsize=fontsize or _rc(rc + "labelsize"),
+            gid=TICK_LABEL_GID[which],
+        )
+        for value, label in zip(ticks, labels, strict=True)
+    ]
+
+
+def _rc(name: str) -> Any:
+    """rcParams[name] for a name put together here (rcParams is typed by literal names)."""
+    return cast(Mapping[str, Any], rcParams)[name]
+
+
+def _tick_transform(axes: Axes, which: str) -> Any:
+    if which == "x":
+        return axes.get_xaxis_transform(which="tick1")
+    return axes.get_yaxis_transform(which="tick1")
+
+
+def _tick_label_pad(which: str) -> float:
+    """Points between the axes and its tick labels: the pad plus the tick's outer part."""
+    size = float(_rc(f"{which}tick.major.size"))
+    outside = {"out": 1.0, "inout": 0.5}.get(str(_rc(f"{which}tick.direction")), 0.0)
+    return float(_rc(f"{which}tick.major.pad")) + size * outside
+
+
+def _place_axis_label(axes: Axes, which: str, labels: list[Text]) -> None:
+    """Put the axis label `labelpad` below (x) or left of (y) the tick `labels`, where the
+    axis puts it next to its own tick labels. The labels are measured by the renderer that
+    will draw them, which keeps the sizes for the drawing."""
+    figure = axes.get_figure(root=True)
+    assert isinstance(figure, Figure)
+    renderer = cast(FigureCanvasAgg, figure.canvas).get_renderer()
+    extents = [t.get_window_extent(renderer) for t in labels]
+    size_px = max((e.height if which == "x" else e.width for e in extents), default=0.0)
+    axis = axes.xaxis if which == "x" else axes.yaxis
+    offset = (_tick_label_pad(which) + size_px * 72 / figure.dpi + float(axis.labelpad)) / 72
+    if which == "x":
+        shift = ScaledTranslation(0, -offset, figure.dpi_scale_trans)
+        axis.set_label_coords(0.5, 0, transform=axes.transAxes + shift)
+    else:
+        shift = ScaledTranslation(-offset, 0, figure.dpi_scale_trans)
+        axis.set_label_coords(0, 0.5, transform=axes.transAxes + shift)
 
 
 def _bar_colour(utilization: float) -> str:
@@ -819,7 +1085,7 @@ def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:
     if issues:
         raise SiteError(issues)
     text = text[PLACEMENT_COLUMNS]
-    text = text[text.ne("").any(axis=1)]
+    text = text[(text != "").any(axis=1)]
     positions: list[int] = []
     for index, values in zip(text.index, text.itertuples(index=False, name=None), strict=True):
         line = int(index) + 2  # the header is row 1

@@ -6,8 +6,10 @@ with numbers chosen to show rounding, every utilization colour band and missing 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -432,6 +434,11 @@ def test_sheet_titles_are_cut_to_excels_31_characters():
 
 
 # -- pictures --------------------------------------------------------------------------------
+def _tick_labels(axes, which: str = "y") -> list[str]:
+    """The tick labels of `axes` (drawn as texts, see export._draw_ticks)."""
+    return [t.get_text() for t in axes.texts if t.get_gid() == export.TICK_LABEL_GID[which]]
+
+
 def _pixels(path: Path) -> tuple[int, int]:
     with Image.open(path) as image:
         image.load()
@@ -455,6 +462,16 @@ def test_pictures_open_and_have_the_expected_size(plan, tmp_path):
         assert len(colours) > 10  # something was drawn
 
 
+def test_pictures_have_the_pixels_savefig_draws(plan, tmp_path):
+    # _save_figure encodes the canvas itself (RGB, fast zlib level), not with savefig.
+    for figure in (floor_plan_figure(plan, "H1"), utilization_figure(plan)):
+        export._save_figure(figure, tmp_path / "ours.png")
+        figure.savefig(tmp_path / "savefig.png", dpi=export.DPI)
+        with Image.open(tmp_path / "ours.png") as ours, Image.open(tmp_path / "savefig.png") as ref:
+            assert ours.mode == "RGB"
+            assert np.array_equal(np.asarray(ours.convert("RGBA")), np.asarray(ref))
+
+
 def test_floor_plan_shows_each_position_coloured_by_cluster(plan):
     figure = floor_plan_figure(plan, "H1")
     (axes,) = figure.axes
@@ -467,7 +484,36 @@ def test_floor_plan_shows_each_position_coloured_by_cluster(plan):
     assert list(colours) == ["train", "infer"]
     # Two rows of 4 positions: row R1 full of `infer` (code 2), R2 one rack then empty (0).
     assert cells.reshape(2, 4).tolist() == [[2, 2, 2, 2], [2, 0, 0, 0]]
-    assert [t.get_text() for t in axes.get_yticklabels()] == ["R1", "R2"]
+    assert _tick_labels(axes, "y") == ["R1", "R2"]
+    assert _tick_labels(axes, "x") == ["1", "2", "3", "4"]
+    assert axes.get_xlabel() == "position" and axes.get_ylabel() == "row"
+
+
+def test_floor_plans_of_alike_halls_are_the_pictures_floor_plan_figure_draws(tmp_path):
+    # A and B share their layout (rows R1 and R2, four positions at most), so write_plan
+    # draws B on A's figure; their rows differ in length and their racks differ. C does not.
+    base = small_plan()
+    shape = {("A", "R1"): 4, ("A", "R2"): 3, ("B", "R1"): 3, ("B", "R2"): 4, ("C", "X1"): 2}
+    rows = tuple(
+        Row(hall=hall, row=row, positions=n, feed_a="UPS-A", feed_b="UPS-B", pod="P1")
+        for (hall, row), n in shape.items()
+    )
+    site = Site.model_validate({**base.site.model_dump(), "rows": rows})
+    counts = {
+        ("infer", "A", "R1"): 4,
+        ("infer", "A", "R2"): 1,
+        ("infer", "B", "R1"): 3,
+        ("train", "B", "R2"): 2,
+        ("infer", "C", "X1"): 1,
+    }
+    plan = replace(base, site=site, placements=placements_from_counts(site, counts))
+    out = write_plan(plan, tmp_path / "plan")
+    names = export.picture_names(plan)
+    assert list(names.values()) == ["floor-A.png", "floor-B.png", "floor-C.png"]
+    for hall, name in names.items():
+        export._save_figure(floor_plan_figure(plan, hall), tmp_path / name)
+        assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), hall
+    assert (out / "floor-A.png").read_bytes() != (out / "floor-B.png").read_bytes()
 
 
 def test_floor_plan_height_is_capped_for_a_large_hall():
@@ -475,7 +521,9 @@ def test_floor_plan_height_is_capped_for_a_large_hall():
     figure = floor_plan_figure(big, "H1")
     assert figure.get_figheight() == export.MAX_FIGURE_HEIGHT_IN
     (axes,) = figure.axes
-    assert len(axes.get_yticklabels()) <= export.MAX_ROW_LABELS
+    labels = _tick_labels(axes, "y")
+    assert 1 < len(labels) <= export.MAX_ROW_LABELS
+    assert labels[:2] == ["R1", "R8"]  # every 7th of 400 rows
 
 
 def test_utilization_picture_shows_the_top_devices_and_a_100_percent_line():
@@ -484,14 +532,13 @@ def test_utilization_picture_shows_the_top_devices_and_a_100_percent_line():
     assert figure.get_figwidth() == 12 and figure.get_figheight() <= export.MAX_FIGURE_HEIGHT_IN
     power, cooling, pods, grid = figure.axes
     assert "top 30 of 1,003" in power.get_title(loc="left")
-    labels = [t.get_text() for t in power.get_yticklabels()]
+    labels = _tick_labels(power)
     assert len(labels) == 30 and labels[0] == "UPS-B"  # 99.9%, the most utilised
-    assert [t.get_text() for t in cooling.get_yticklabels()] == [
-        "H1 air",
-        "Hall 2 liquid",
-        "Hall 2 air",
-    ]
-    assert [t.get_text() for t in grid.get_yticklabels()] == ["grid (603 of 1,600 kW)"]
+    assert _tick_labels(cooling) == ["H1 air", "Hall 2 liquid", "Hall 2 air"]
+    assert _tick_labels(grid) == ["grid (603 of 1,600 kW)"]
+    assert [_tick_labels(axes, "x") for axes in (power, cooling, pods)] == [[], [], []]
+    assert _tick_labels(grid, "x")[:3] == ["0", "20", "40"]  # the shared axis, at the bottom
+    assert grid.get_xlabel() == "utilization (%)"
     for axes in figure.axes:
         assert any(list(line.get_xdata()) == [100, 100] for line in axes.get_lines())
     bar = power.patches[0]
@@ -546,6 +593,27 @@ def test_failed_first_write_leaves_nothing_not_even_new_parent_folders(tmp_path,
     with pytest.raises(RuntimeError):
         write_plan(small_plan(), tmp_path / "new" / "deeper" / "plan")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_garbage_collector_is_left_as_it_was(plan, tmp_path, monkeypatch):
+    # write_plan pauses it while writing (see export._collector_paused).
+    assert gc.isenabled()
+    write_plan(plan, tmp_path / "a")
+    assert gc.isenabled()
+
+    def broken(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "utilization_figure", broken)
+    with pytest.raises(KeyboardInterrupt):
+        write_plan(plan, tmp_path / "b")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        write_plan(plan, tmp_path / "c.xlsx")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_new_plan_replaces_the_old_folder_completely(plan, tmp_path):
