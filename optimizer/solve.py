@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -187,17 +188,16 @@ def _run_interruptibly(h: highspy.Highs) -> bool:
     """Run HiGHS in its own thread; Ctrl-C cancels the solve cleanly (HiGHS stops at its next
     check) instead of killing the process. Returns whether Ctrl-C was pressed."""
     interrupted = False
-    h.HandleUserInterrupt = True  # lets cancelSolve() reach a running solve
-    h.startSolve()
-    while True:
+    h.HandleUserInterrupt = True  # HiGHS's interrupt callbacks then honour cancelSolve()
+    worker = threading.Thread(target=h.run, name="highs", daemon=True)
+    worker.start()
+    while worker.is_alive():
         try:
-            done, _ = h.wait(0.1)
+            worker.join(0.1)
         except KeyboardInterrupt:
             interrupted = True
             h.cancelSolve()
-            continue
-        if done:
-            return interrupted
+    return interrupted
 
 
 class Solver:
