@@ -622,7 +622,8 @@ _SITE_CONFIG = ConfigDict(str_strip_whitespace=True)
 def _site_key_adapter(key: str) -> TypeAdapter[Any]:
     """Validates one site key as `Site` would: its type, bounds and allowed values."""
     info = Site.model_fields[key]
-    return TypeAdapter(Annotated[info.annotation, info], config=_SITE_CONFIG)
+    annotated: Any = Annotated[info.annotation, info]  # a runtime type form, not a class
+    return TypeAdapter(annotated, config=_SITE_CONFIG)
 
 
 def _parse_site_keys(raw: RawSite, issues: list[Issue]) -> dict[str, Any]:
