@@ -14,12 +14,20 @@ import shutil
 from pathlib import Path
 
 import click
-import highspy
 import openpyxl
 import pandas as pd
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
+from clirun import (
+    EXIT_INFEASIBLE,
+    EXIT_INPUT,
+    EXIT_NO_PLAN,
+    EXIT_VIOLATIONS,
+    error_lines,
+    listing,
+    rackfit,
+)
 from PIL import Image
 
 from optimizer import api
@@ -33,24 +41,9 @@ DATA = REPO / "data"
 SMALL = DATA / "small"
 BUNDLED = ["small", "block-redundant", "colossus"]
 TABLES = ["placements", "clusters", "power", "cooling", "pods", "rows", "grid"]
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def rackfit(*args: object, code: int = EXIT_OK) -> Result:
-    """Run `rackfit ARGS` and check its exit code; the failure shows what it printed."""
-    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="rackfit")
-    assert result.exit_code == code, (
-        f"rackfit {' '.join(map(str, args))}: exit {result.exit_code}, expected {code}\n"
-        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}\n--- {result.exc_info!r}"
-    )
-    return result
-
-
-def error_lines(result: Result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
-
-
 def assert_no_traceback(result: Result) -> None:
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit | None)
@@ -72,10 +65,6 @@ def read_summary(folder: Path) -> dict:
     return json.loads((folder / "summary.json").read_text())
 
 
-def listing(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
-
-
 def sheet_rows(book: Path, sheet: str) -> list[tuple]:
     """Every row of one sheet of a workbook, as values."""
     workbook = openpyxl.load_workbook(book, read_only=True)
@@ -93,16 +82,6 @@ def workbook_summary(book: Path) -> dict:
             break
         summary[key] = value
     return summary
-
-
-@pytest.fixture
-def fresh_highs_scheduler():
-    """HiGHS keeps one thread scheduler per process, sized by the first solve; a later solve
-    that asks for another --threads fails (a bug: see test_reliability.py). A user's process
-    solves once, so the tests that pass --threads start from a fresh scheduler."""
-    highspy.Highs.resetGlobalScheduler(True)
-    yield
-    highspy.Highs.resetGlobalScheduler(True)
 
 
 @pytest.fixture(scope="module")

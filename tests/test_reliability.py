@@ -16,33 +16,16 @@ from pathlib import Path
 
 import highspy
 import pytest
-from click.testing import CliRunner, Result
+from clirun import EXIT_INFEASIBLE, EXIT_INTERNAL, error_lines, listing, rackfit
 
 from optimizer import api, export, export_studies
 from optimizer import solve as solve_module
 from optimizer.batch import read_scenarios, run_batch
-from optimizer.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 SMALL = DATA / "small"
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
 TIMINGS = re.compile(rb'\n  "timings_s": \{[^}]*\}')
-
-
-def rackfit(*args: object, code: int | None = EXIT_OK) -> Result:
-    """Run `rackfit ARGS`; check the exit code unless `code` is None (then only: not 0)."""
-    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="rackfit")
-    ok = result.exit_code != 0 if code is None else result.exit_code == code
-    assert ok, (
-        f"rackfit {' '.join(map(str, args))}: exit {result.exit_code}, expected {code}\n"
-        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}\n--- {result.exc_info!r}"
-    )
-    return result
-
-
-def error_lines(result: Result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -51,21 +34,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         return {folder.name: folder.read_bytes()}
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file()}  # fmt: skip
-
-
-def listing(folder: Path) -> list[str]:
-    """Every name in `folder`, hidden ones (temporary folders) included."""
-    return sorted(p.name for p in folder.iterdir())
-
-
-@pytest.fixture
-def fresh_highs_scheduler():
-    """HiGHS keeps one thread scheduler per process; a solve with threads=N after solves with
-    the default count fails (see the xfail below). A user's `rackfit` is a new process, so
-    tests that pass --threads start, and leave, a fresh scheduler."""
-    highspy.Highs.resetGlobalScheduler(True)
-    yield
-    highspy.Highs.resetGlobalScheduler(True)
 
 
 @pytest.fixture(scope="module")

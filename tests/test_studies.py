@@ -15,11 +15,11 @@ import highspy
 import openpyxl
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from clirun import EXIT_INPUT, error_lines, listing, rackfit
 from PIL import Image
 
 from optimizer.api import plan
-from optimizer.cli import main
 from optimizer.errors import InfeasibleError, UsageError
 from optimizer.loaders import load_site
 from optimizer.sweep import SWEEP_COLUMNS, parse_range, sweep
@@ -27,24 +27,6 @@ from optimizer.sweep import SWEEP_COLUMNS, parse_range, sweep
 REPO = Path(__file__).resolve().parents[1]
 SMALL = REPO / "data" / "small"
 HAND = Path(__file__).resolve().parent / "fixtures" / "hand-sweep"
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
-
-
-def rackfit(*args: object, code: int = EXIT_OK) -> Result:
-    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="rackfit")
-    assert result.exit_code == code, (
-        f"rackfit {' '.join(map(str, args))}: exit {result.exit_code}, expected {code}\n"
-        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}\n--- {result.exc_info!r}"
-    )
-    return result
-
-
-def error_lines(result: Result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
-
-
-def listing(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
 
 
 def single_solve(site, **options) -> tuple[str, float | None, float | None]:

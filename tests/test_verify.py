@@ -5,89 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from verify_sites import dev, make_site, power_tree, rack, row
 
 from optimizer.layout import placements_from_counts
-from optimizer.schema import (
-    Cluster,
-    CoolingLine,
-    Device,
-    OverheadPoint,
-    Pod,
-    RackModel,
-    Row,
-    Site,
-)
+from optimizer.schema import Cluster, CoolingLine, OverheadPoint, Pod, Site
 from optimizer.verify import Violation, power_loads, verify
-
-# -- a small local helper to build sites in Python ------------------------------------------
-
-
-def rack(model: str = "r25", design_kw: float = 25.0, **kw: object) -> RackModel:
-    fields: dict[str, object] = dict(
-        model=model,
-        gpus=8,
-        design_kw=design_kw,
-        typical_kw=design_kw * 0.7,
-        liquid_fraction=0.0,
-        weight_kg=1000.0,
-        ports=0,
-        capex_usd=1.0,
-    )
-    fields.update(kw)
-    return RackModel.model_validate(fields)
-
-
-def make_site(
-    rows: Iterable[Row],
-    devices: Iterable[Device],
-    models: Iterable[RackModel] = (),
-    demand: Iterable[Cluster] | None = None,
-    cooling: Iterable[CoolingLine] | None = None,
-    **kw: object,
-) -> Site:
-    """A site with the given rows and devices; by default one 25 kW air rack model and one
-    cluster `c` of it, plenty of cooling in every hall and no grid limit to speak of."""
-    rows = tuple(rows)
-    models = tuple(models) or (rack(),)
-    if demand is None:
-        demand = (Cluster(cluster="c", model=models[0].model),)
-    if cooling is None:
-        halls = dict.fromkeys(r.hall for r in rows)
-        cooling = [
-            CoolingLine(hall=h, medium=m, units=1, unit_kw=1e7)
-            for h in halls
-            for m in ("air", "liquid")
-        ]
-    fields: dict[str, object] = dict(
-        name="t",
-        grid_limit_kw=1e8,
-        models=models,
-        rows=rows,
-        devices=tuple(devices),
-        cooling=tuple(cooling),
-        demand=tuple(demand),
-    )
-    fields.update(kw)
-    return Site.model_validate(fields)
-
-
-def row(
-    hall: str, name: str, feed_a: str, feed_b: str | None = None, positions: int = 40, **kw: object
-) -> Row:
-    return Row.model_validate(
-        dict(hall=hall, row=name, positions=positions, feed_a=feed_a, feed_b=feed_b, **kw)
-    )
-
-
-def dev(device: str, capacity_kw: float, parent: str | None = None, derate: float = 1.0) -> Device:
-    return Device(device=device, parent=parent, capacity_kw=capacity_kw, derate=derate)
 
 
 def plan(site: Site, racks: dict[tuple[str, str, str], int]) -> pd.DataFrame:
@@ -561,18 +489,8 @@ def naive_power(
 
 @st.composite
 def random_power_sites(draw):
-    n_dev = draw(st.integers(1, 7))
-    devices = []
-    for i in range(n_dev):
-        parent = draw(st.one_of(st.none(), st.integers(0, i - 1))) if i else None
-        devices.append(
-            dev(
-                f"D{i}",
-                draw(st.sampled_from([10.0, 40.0, 75.0, 150.0, 400.0])),
-                None if parent is None else f"D{parent}",
-                draw(st.sampled_from([1.0, 0.8])),
-            )
-        )
+    devices = power_tree(draw, 7, [10.0, 40.0, 75.0, 150.0, 400.0])
+    n_dev = len(devices)
     n_rows = draw(st.integers(1, 5))
     rows, racks = [], {}
     for j in range(n_rows):
