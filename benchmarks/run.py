@@ -14,7 +14,7 @@ printed at the end.
         --strategies auto plain --time-limit 300 --mip-gap 1e-4 --threads 2 \\
         --out benchmarks/results/results.csv
 
-``--sweep`` measures grid studies instead (``optimizer.sweep``): a 20-point sweep against one
+``--sweep`` measures grid studies instead (``optimizer.sweeps``): a 20-point sweep against one
 plan of the same site, and the sweep's speed-up over rebuilding every point::
 
     python benchmarks/run.py --sweep --scales 1 --sweep-points 20 --time-limit 60 \\
@@ -783,7 +783,7 @@ def run_sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
     import numpy as np
     from generate import generate_site, write_site
 
-    from optimizer import sweep
+    from optimizer import sweeps as sweep
     from optimizer.api import plan
 
     rows: list[dict[str, Any]] = []

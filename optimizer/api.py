@@ -21,7 +21,6 @@ from optimizer.errors import InternalError, NoPlanError, UsageError
 from optimizer.formulation import build_model
 from optimizer.layout import counts_from_placements
 from optimizer.loaders import load_site
-from optimizer.plan import INFEASIBLE, OPTIMAL, TIME_LIMIT, Plan
 from optimizer.schema import OBJECTIVES, Site
 from optimizer.solve import (
     Compiled,
@@ -32,6 +31,7 @@ from optimizer.solve import (
     compile_model,
     relaxation_duals,
 )
+from optimizer.tables import INFEASIBLE, OPTIMAL, TIME_LIMIT, Plan
 
 StageHook = Callable[[str, float], None]
 

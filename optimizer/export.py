@@ -58,7 +58,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from PIL import Image
 
 from optimizer.errors import Issue, SiteError, UsageError
-from optimizer.plan import PLACEMENT_COLUMNS, Plan
+from optimizer.tables import PLACEMENT_COLUMNS, Plan
 
 # -- output conventions ----------------------------------------------------------------------
 FLOAT_DECIMALS = 6  # every float in the CSVs, summary.json and the workbook

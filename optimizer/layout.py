@@ -7,8 +7,8 @@ from typing import cast
 
 import pandas as pd
 
-from optimizer.plan import PLACEMENT_COLUMNS
 from optimizer.schema import Site
+from optimizer.tables import PLACEMENT_COLUMNS
 
 
 def placements_from_counts(site: Site, racks: Mapping[tuple[str, str, str], int]) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from optimizer.plan import Plan
+from optimizer.tables import Plan
 
 MARGINAL_UNITS = {
     "power": "GPU-value/kW",

@@ -18,7 +18,9 @@ import pyomo.environ as pyo
 from optimizer import verify
 from optimizer.formulation import Index, Place
 from optimizer.layout import placements_from_counts
-from optimizer.plan import (
+from optimizer.schema import MEDIA, Site
+from optimizer.solve import Compiled
+from optimizer.tables import (
     CLUSTER_COLUMNS,
     COOLING_COLUMNS,
     GRID_COLUMNS,
@@ -26,8 +28,6 @@ from optimizer.plan import (
     POWER_COLUMNS,
     ROW_COLUMNS,
 )
-from optimizer.schema import MEDIA, Site
-from optimizer.solve import Compiled
 
 BINDING_UTILIZATION = 0.999
 MARGINAL_SOURCE = "lp_relaxation_duals"

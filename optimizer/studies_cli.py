@@ -71,8 +71,8 @@ def sweep(
     the previous point."""
     from optimizer.errors import UsageError
     from optimizer.export_studies import write_sweep
-    from optimizer.sweep import parse_range
-    from optimizer.sweep import sweep as run
+    from optimizer.sweeps import parse_range
+    from optimizer.sweeps import sweep as run
 
     if not (grid_mw or onsite_mw or design_temp_c):
         raise UsageError("give at least one of --grid-mw, --onsite-mw, --design-temp-c")

@@ -27,7 +27,16 @@ from optimizer.export import (
     write_plan,
 )
 from optimizer.layout import placements_from_counts
-from optimizer.plan import (
+from optimizer.schema import (
+    Cluster,
+    CoolingLine,
+    Device,
+    Pod,
+    RackModel,
+    Row,
+    Site,
+)
+from optimizer.tables import (
     CLUSTER_COLUMNS,
     COOLING_COLUMNS,
     GRID_COLUMNS,
@@ -37,15 +46,6 @@ from optimizer.plan import (
     POWER_COLUMNS,
     ROW_COLUMNS,
     Plan,
-)
-from optimizer.schema import (
-    Cluster,
-    CoolingLine,
-    Device,
-    Pod,
-    RackModel,
-    Row,
-    Site,
 )
 
 TABLES = ["placements", "clusters", "power", "cooling", "pods", "rows", "grid"]

@@ -13,8 +13,8 @@ from sites import cool, dev, make_site, overhead, rack, row, want, weather
 
 from optimizer.api import plan
 from optimizer.errors import InfeasibleError
-from optimizer.plan import Plan
 from optimizer.schema import Site
+from optimizer.tables import Plan
 from optimizer.verify import verify
 
 DATA = Path(__file__).resolve().parents[1] / "data"

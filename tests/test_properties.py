@@ -25,9 +25,9 @@ from optimizer.baseline import first_fit
 from optimizer.errors import InfeasibleError
 from optimizer.formulation import build_model, power_limits
 from optimizer.layout import placements_from_counts
-from optimizer.plan import Plan
 from optimizer.schema import Device, Site
 from optimizer.solve import SolveOptions, compile_model, solve
+from optimizer.tables import Plan
 from optimizer.verify import verify
 
 # On a failure hypothesis's pytest plugin imports its patch writer (libcst), which imports

@@ -289,7 +289,7 @@ def test_ctrl_c_during_plan_prints_interrupted_and_keeps_the_previous_plan(
 @pytest.mark.parametrize(
     ("target", "command"),
     [
-        ("optimizer.sweep.sweep", ["sweep", SMALL, "--grid-mw", "1"]),
+        ("optimizer.sweeps.sweep", ["sweep", SMALL, "--grid-mw", "1"]),
         ("optimizer.batch.run_batch", ["batch", SMALL, "SCENARIOS"]),
     ],
     ids=["sweep", "batch"],
@@ -359,7 +359,7 @@ def boom(*args, **kwargs):
         ("optimizer.verify.verify", ["check", SMALL, DATA / "nothing-here"]),
         ("optimizer.loaders.load_site_with_warnings", ["validate", SMALL]),
         ("optimizer.library.library_table", ["models"]),
-        ("optimizer.sweep.sweep", ["sweep", SMALL, "--grid-mw", "1", "--out", "OUT"]),
+        ("optimizer.sweeps.sweep", ["sweep", SMALL, "--grid-mw", "1", "--out", "OUT"]),
     ],
     ids=["plan", "check", "validate", "models", "sweep"],
 )

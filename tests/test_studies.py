@@ -22,7 +22,7 @@ from PIL import Image
 from optimizer.api import plan
 from optimizer.errors import InfeasibleError, UsageError
 from optimizer.loaders import load_site
-from optimizer.sweep import SWEEP_COLUMNS, parse_range, sweep
+from optimizer.sweeps import SWEEP_COLUMNS, parse_range, sweep
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = REPO / "data" / "small"
