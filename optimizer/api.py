@@ -30,6 +30,7 @@ from optimizer.solve import (
     Solver,
     compile_model,
     relaxation_duals,
+    start_vector,
 )
 from optimizer.tables import INFEASIBLE, OPTIMAL, TIME_LIMIT, Plan
 
@@ -88,11 +89,7 @@ def first_fit_start(m: Any, model: Compiled, site: Site) -> Baseline:
     if any(placed.get(c.cluster, 0) < c.min_racks for c in site.demand):
         return Baseline(None, None, None)
     gpus = int(sum(site.model_by_id[mid].gpus for mid in placements["model"]))
-    x = np.where(np.isfinite(model.col_lower), model.col_lower, 0.0)
-    for p, n in counts.items():
-        k = model.column_of.get(id(m.racks[p])) if p in m.racks else None
-        if k is not None:
-            x[k] = float(n)
+    x = start_vector(model, {id(m.racks[p]): float(n) for p, n in counts.items() if p in m.racks})
     # Colocation choices follow from where the racks stand.
     if hasattr(m, "choice"):
         for c, g in m.COLOCATION:

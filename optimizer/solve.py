@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
@@ -49,14 +49,6 @@ class Compiled:
     def shape(self) -> tuple[int, int, int]:
         """(rows, columns, nonzeros)."""
         return (self.A.shape[0], self.A.shape[1], int(self.A.nnz))
-
-    def row_of(self, constraint: object) -> list[int]:
-        """Rows of a Pyomo constraint (two for a ranged one)."""
-        rows = self.__dict__.setdefault("_rows_of", {})
-        if not rows:
-            for k, con in enumerate(self.constraints):
-                rows.setdefault(id(con), []).append(k)
-        return rows.get(id(constraint), [])
 
 
 def compile_model(m: pyo.ConcreteModel) -> Compiled:
@@ -355,11 +347,3 @@ def start_vector(model: Compiled, values: dict[int, float]) -> np.ndarray:
         if k is not None:
             x[k] = value
     return x
-
-
-def column_values(model: Compiled, x: Sequence[float]) -> dict[int, float]:
-    """{id(VarData): value}, integers rounded."""
-    out = {}
-    for k, v in enumerate(model.columns):
-        out[id(v)] = float(round(x[k])) if model.integer[k] else float(x[k])
-    return out

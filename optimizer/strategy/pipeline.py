@@ -95,8 +95,6 @@ def solve_with_strategy(
             m.index, m.power_limits, m.objective_name, agg_options, site.supply_limit_kw
         )
     log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
-    if sb.bound is None and sb.exact is False and not sb.classes:
-        pass  # the aggregate found nothing in time: carry on without it
     best_x, best_obj = start, (None if start is None else _objective(model, start))
     if start is not None:
         log.add("first fit", 0.0, best_obj, None)
