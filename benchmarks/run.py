@@ -45,6 +45,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from optimizer.schema import STRATEGIES
+
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
@@ -930,7 +932,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topologies", nargs="+", default=["4n3"])
     parser.add_argument("--bindings", nargs="+", default=["power"])
     parser.add_argument(
-        "--strategies", nargs="+", default=["auto", "plain"], choices=["auto", "plain"]
+        "--strategies", nargs="+", default=["auto", "plain"], choices=list(STRATEGIES)
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=300.0)

@@ -21,7 +21,7 @@ from optimizer.errors import InternalError, NoPlanError, UsageError
 from optimizer.formulation import build_model
 from optimizer.layout import counts_from_placements
 from optimizer.loaders import load_site
-from optimizer.schema import OBJECTIVES, Site
+from optimizer.schema import OBJECTIVES, STRATEGIES, Site
 from optimizer.solve import (
     Compiled,
     Progress,
@@ -222,12 +222,14 @@ def _solve(
     on_progress: Callable[[Progress], None] | None,
 ) -> tuple[Solution, str]:
     """Plain HiGHS from the first-fit start, or the strategy pipeline (optimizer.strategy)."""
-    if strategy not in ("auto", "plain"):
-        raise UsageError(f"strategy must be 'auto' or 'plain', got {strategy}")
-    if strategy == "auto":
+    if strategy not in STRATEGIES:
+        raise UsageError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy}")
+    if strategy != "plain":
         from optimizer import strategy as strat
 
-        return strat.solve_with_strategy(m, model, site, options, start, stages, on_progress)
+        return strat.solve_with_strategy(
+            m, model, site, options, start, stages, on_progress, cut=strategy == "auto-cut"
+        )
     with stages.stage("solve"):
         solution = Solver(model, options).solve(start, on_progress)
     return solution, "highs"

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from optimizer.errors import RackfitError, SiteError, UsageError
+from optimizer.schema import STRATEGIES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -184,10 +185,12 @@ def _solve_options(func: F) -> F:
         ),
         click.option(
             "--strategy",
-            type=click.Choice(["auto", "plain"]),
+            type=click.Choice(list(STRATEGIES)),
             default="auto",
             show_default=True,
-            help="auto: heuristic start + surrogate bound + HiGHS; plain: HiGHS alone.",
+            help="auto: surrogate bound + heuristic start + HiGHS, stopped once a plan is "
+            "within --mip-gap of the bound; auto-cut: the same with the bound added as the "
+            "row objective <= bound; plain: HiGHS alone.",
         ),
     ]
     for option in reversed(options):

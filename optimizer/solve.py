@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -217,8 +217,11 @@ class Solver:
         start: np.ndarray | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         time_limit_s: float | None = None,
+        stop_at: float | None = None,
     ) -> Solution:
-        """Solve to the gap or the time limit. `start`: a feasible point to begin from."""
+        """Solve to the gap or the time limit. `start`: a feasible point to begin from.
+        `stop_at`: stop as soon as a plan reaches this objective (a bound known from outside
+        HiGHS, less the allowed gap); the result then has status "time_limit" and the plan."""
         h, opts = self.h, self.options
         h.setOptionValue("time_limit", float(time_limit_s or opts.time_limit_s))
         h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
@@ -231,6 +234,16 @@ class Solver:
             h.setSolution(sol)
         log: list[str] = []
         began = time.perf_counter()
+        reached = [False]
+
+        def good_enough(value: float) -> bool:
+            if stop_at is None:
+                return False
+            return value >= stop_at if self.model.maximize else value <= stop_at
+
+        def interrupt(event: highspy.HighsCallbackEvent) -> None:
+            if reached[0]:
+                event.interrupt()
 
         def improving(event: highspy.HighsCallbackEvent) -> None:
             out = event.data_out
@@ -247,16 +260,24 @@ class Solver:
             )
             if on_progress is not None:
                 on_progress(snapshot)
+            if snapshot.incumbent is not None and good_enough(snapshot.incumbent):
+                reached[0] = True
 
         h.cbMipImprovingSolution.subscribe(improving)
+        h.cbMipInterrupt.subscribe(interrupt)
         interrupted = False
         try:
             interrupted = _run_interruptibly(h)
         finally:
             h.cbMipImprovingSolution.unsubscribe(improving)
+            h.cbMipInterrupt.unsubscribe(interrupt)
         solution = self._solution(time.perf_counter() - began, log)
-        if interrupted or solution.status == "interrupted":
+        if interrupted:
             raise KeyboardInterrupt
+        if solution.status == "interrupted":
+            if not reached[0]:
+                raise KeyboardInterrupt
+            solution = replace(solution, status="time_limit")
         return solution
 
     def _solution(self, solve_s: float, log: list[str]) -> Solution:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from optimizer.cli import handles_errors, mip_gap_option, threads_option, time_limit_option
+from optimizer.schema import STRATEGIES
 
 
 @click.command()
@@ -47,10 +48,11 @@ from optimizer.cli import handles_errors, mip_gap_option, threads_option, time_l
 @threads_option
 @click.option(
     "--strategy",
-    type=click.Choice(["auto", "plain"]),
+    type=click.Choice(list(STRATEGIES)),
     default="auto",
     show_default=True,
-    help="auto: surrogate bound + heuristic + HiGHS at each point; plain: HiGHS alone.",
+    help="auto: surrogate bound + heuristic + HiGHS at each point, stopped within --mip-gap "
+    "of the bound; auto-cut: the bound also as a row; plain: HiGHS alone.",
 )
 @handles_errors
 def sweep(

@@ -102,7 +102,15 @@ def _point_row(
         solution = solver.solve(start=x_prev)
     else:  # the bound/heuristic pipeline, warm-started from the previous point's plan
         solution, _ = solve_with_strategy(
-            m, model, site, options, x_prev, Stages(), None, heuristic=x_prev is None
+            m,
+            model,
+            site,
+            options,
+            x_prev,
+            Stages(),
+            None,
+            heuristic=x_prev is None,
+            cut=strategy == "auto-cut",
         )
     row: dict[str, Any] = {"status": solution.status, "solve_s": time.perf_counter() - began}
     if solution.x is None:

@@ -13,9 +13,10 @@ from optimizer.api import plan
 from optimizer.errors import InfeasibleError
 from optimizer.formulation import build_model
 from optimizer.layout import placements_from_counts
+from optimizer.loaders import load_site
 from optimizer.results import racks_by_place
 from optimizer.schema import Site
-from optimizer.solve import SolveOptions, compile_model
+from optimizer.solve import SolveOptions, Solver, compile_model
 from optimizer.strategy.bound import surrogate_bound
 from optimizer.strategy.heuristic import fill_power_groups
 from optimizer.verify import verify
@@ -56,12 +57,14 @@ def test_the_surrogate_bound_is_never_beaten_by_the_optimum(site):
 @settings(FAST)
 @given(site=sites(objectives=("gpus", "cost")))
 def test_the_strategy_finds_the_optimum_plain_highs_proves(site):
+    """Both uses of the bound (a stopping rule, `auto`; a row in the model, `auto-cut`)."""
     plain = optimum(site, "plain")
-    auto = optimum(site, "auto")
-    if plain is None:  # infeasible for plain HiGHS: infeasible for the strategy too
-        assert auto is None
-    else:
-        assert auto == pytest.approx(plain, rel=1e-9, abs=1e-6)
+    for strategy in ("auto", "auto-cut"):
+        found = optimum(site, strategy)
+        if plain is None:  # infeasible for plain HiGHS: infeasible for the strategy too
+            assert found is None
+        else:
+            assert found == pytest.approx(plain, rel=1e-9, abs=1e-6)
 
 
 @settings(FAST)
@@ -127,3 +130,20 @@ def test_the_4n3_example_is_proven_by_the_surrogate_bound():
     stages = [s["stage"] for s in p.summary["strategy_stages"]]
     assert stages[0] == "surrogate bound"
     assert np.isfinite(p.timings_s["bound"])
+
+
+@pytest.mark.slow
+def test_the_stop_rule_ends_highs_at_the_first_plan_good_enough(fresh_highs_scheduler):
+    """`Solver.solve(stop_at=v)` ends the solve once a plan reaches v: status time_limit, with
+    that plan. On data/colossus HiGHS needs seconds (and many plans) to prove the optimum; with
+    v at half the optimum its first plan already qualifies, so it stops at once."""
+    model = compile_model(build_model(load_site("data/colossus")))
+    options = SolveOptions(time_limit_s=60, mip_gap=1e-4, threads=1)
+    stopped = Solver(model, options).solve(stop_at=0.5 * 115_872)
+    assert stopped.status == "time_limit"
+    assert stopped.objective is not None and stopped.objective >= 0.5 * 115_872
+    assert stopped.solve_s < 30
+    x = stopped.x
+    assert x is not None
+    assert (model.A @ x <= model.row_upper + 1e-6).all()
+    assert (model.A @ x >= model.row_lower - 1e-6).all()

@@ -49,6 +49,13 @@ def _gap(incumbent: float | None, bound: float | None) -> float | None:
     return abs(bound - incumbent) / max(abs(incumbent), 1e-9)
 
 
+def _within_gap_of(model: Compiled, bound: float, gap: float) -> float:
+    """The worst objective whose gap to `bound` (as `_gap` measures it) is still <= gap."""
+    if model.maximize:  # (bound - v) / |v| <= gap
+        return bound / (1 + gap) if bound > 0 else bound / (1 - gap)
+    return bound / (1 - gap) if bound > 0 else bound / (1 + gap)  # (v - bound) / |v| <= gap
+
+
 def _better(model: Compiled, a: float | None, b: float | None) -> bool:
     """Is objective a better than b (in the model's sense)?"""
     if a is None:
@@ -76,10 +83,17 @@ def solve_with_strategy(
     stages: Any,
     on_progress: Callable[[Progress], None] | None,
     heuristic: bool = True,
+    cut: bool = False,
 ) -> tuple[Solution, str]:
     """Returns the solution (status, plan, bound) and which bound it rests on.
     `heuristic=False` skips the power-group heuristic (sweeps start from the previous
-    point's plan instead, which is cheaper than filling every hall again)."""
+    point's plan instead, which is cheaper than filling every hall again).
+
+    How the full solve uses the surrogate bound: by default as a stopping rule (HiGHS is
+    stopped as soon as a plan is within the gap of it); with `cut=True` also as the row
+    `objective ≤ bound` in the model (strategy "auto-cut"). Measured in docs/strategy.md:
+    the row makes the LP optimum degenerate (every point on the cut face is optimal) and
+    slowed HiGHS's search for plans on the larger sites."""
     began = time.perf_counter()
     log = StrategyLog()
     m.strategy_log = log
@@ -122,16 +136,19 @@ def solve_with_strategy(
             log=[],
         ), "surrogate"
 
-    # 3. the full model with the cut and the start
+    # 3. the full model with the start, stopped at the bound (or with the cut)
     t0 = time.perf_counter()
     with stages.stage("solve"):
         solver = Solver(model, replace(options, time_limit_s=left()))
-        if sb.bound is not None:
+        stop_at = None
+        if sb.bound is not None and cut:
             if model.maximize:
                 solver.add_row(model.cost, -np.inf, sb.bound - model.cost_offset)
             else:
                 solver.add_row(model.cost, sb.bound - model.cost_offset, np.inf)
-        solution = solver.solve(start=best_x, on_progress=on_progress)
+        elif sb.bound is not None:  # stop once a plan is within the gap of the bound
+            stop_at = _within_gap_of(model, sb.bound, options.mip_gap)
+        solution = solver.solve(start=best_x, on_progress=on_progress, stop_at=stop_at)
     lost_plan = solution.x is None and solution.status != "infeasible"
     if best_x is not None and (lost_plan or _better(model, best_obj, solution.objective)):
         solution = replace(solution, x=best_x, objective=best_obj)
@@ -141,7 +158,7 @@ def solve_with_strategy(
     elif bound == sb.bound:
         source = "surrogate"
     else:
-        source = "highs+surrogate-cut"
+        source = "highs+surrogate-cut" if cut else "highs"
     gap = _gap(solution.objective, bound)
     status = solution.status
     if status == "time_limit" and gap is not None and gap <= options.mip_gap:
