@@ -780,6 +780,29 @@ SWEEP_FIELDS = [
 ]
 
 
+def _sweep_row(
+    args: argparse.Namespace,
+    label: str,
+    points: list[float],
+    jobs: int,
+    frame: Any,
+    sweep_s: float,
+    one_s: float,
+) -> dict[str, Any]:
+    return {
+        "what": f"sweep, {len(points)} grid points, {jobs} process(es)",
+        "site": label,
+        "points": len(points),
+        "time_limit_s": args.time_limit,
+        "seconds": sweep_s,
+        "per_point_s": sweep_s / len(points),
+        "optimal_points": int((frame["status"] == "optimal").sum()),
+        "max_gap": float(frame["mip_gap"].max()),
+        "vs_one_plan": sweep_s / one_s,
+        "note": f"grid {points[0]:g}..{points[-1]:g} MW",
+    }
+
+
 def run_sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
     """A 20-point grid sweep against one plan, and sweep vs rebuild on a small site."""
     import numpy as np
@@ -823,33 +846,27 @@ def run_sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
             grid_mw = one.site.grid_limit_kw / 1000.0
             lo = args.sweep_low * grid_mw
             points = [round(v, 1) for v in np.linspace(lo, grid_mw, args.sweep_points)]
-            t0 = time.perf_counter()
-            frame = sweep.sweep(
-                str(site_dir),
-                grid_mw=points,
-                time_limit_s=args.time_limit,
-                mip_gap=args.mip_gap,
-                threads=args.threads,
-            )
-            sweep_s = time.perf_counter() - t0
-            rows.append(
-                {
-                    "what": f"sweep, {len(points)} grid points",
-                    "site": label,
-                    "points": len(points),
-                    "time_limit_s": args.time_limit,
-                    "seconds": sweep_s,
-                    "per_point_s": sweep_s / len(points),
-                    "optimal_points": int((frame["status"] == "optimal").sum()),
-                    "max_gap": float(frame["mip_gap"].max()),
-                    "vs_one_plan": sweep_s / one_s,
-                    "note": f"grid {points[0]:g}..{points[-1]:g} MW",
-                }
-            )
-            print(
-                frame[["grid_mw", "status", "gpus", "mip_gap", "solve_s"]].to_string(), flush=True
-            )
-            print(f"sweep {label}: {sweep_s:.1f} s = {sweep_s / one_s:.1f}x one plan", flush=True)
+            for jobs in args.sweep_jobs:
+                t0 = time.perf_counter()
+                frame = sweep.sweep(
+                    str(site_dir),
+                    grid_mw=points,
+                    time_limit_s=args.time_limit,
+                    mip_gap=args.mip_gap,
+                    threads=args.threads,
+                    jobs=jobs,
+                )
+                sweep_s = time.perf_counter() - t0
+                rows.append(_sweep_row(args, label, points, jobs, frame, sweep_s, one_s))
+                print(
+                    frame[["grid_mw", "status", "gpus", "mip_gap", "solve_s"]].to_string(),
+                    flush=True,
+                )
+                print(
+                    f"sweep {label}, {jobs} process(es): {sweep_s:.1f} s = "
+                    f"{sweep_s / one_s:.1f}x one plan",
+                    flush=True,
+                )
         if args.rebuild_site:
             from optimizer.api import resolve_site
 
@@ -947,6 +964,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--append", action="store_true", help="keep the rows already in --out")
     parser.add_argument("--sweep", action="store_true", help="measure grid sweeps instead")
     parser.add_argument("--sweep-points", type=int, default=20)
+    parser.add_argument(
+        "--sweep-jobs",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="measure the sweep with each of these process counts (rackfit sweep --jobs)",
+    )
     parser.add_argument(
         "--sweep-low",
         type=float,

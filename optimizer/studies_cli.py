@@ -54,6 +54,15 @@ from optimizer.schema import STRATEGIES
     help="auto: surrogate bound + heuristic + HiGHS at each point, stopped within --mip-gap "
     "of the bound; auto-cut: the bound also as a row; plain: HiGHS alone.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Solve the points in this many processes (each builds its own model and takes "
+    "every N-th point; try the number of cores).",
+)
 @handles_errors
 def sweep(
     site: Path,
@@ -66,6 +75,7 @@ def sweep(
     mip_gap: float,
     threads: int | None,
     strategy: str,
+    jobs: int,
 ) -> None:
     """Solve SITE at each grid limit (and on-site MW / design temperature) and write GPUs
     against MW: per point the status, objective, GPUs, racks, gap, the limits that bind and
@@ -88,6 +98,7 @@ def sweep(
         mip_gap=mip_gap,
         threads=threads,
         strategy=strategy,
+        jobs=jobs,
     )
     write_sweep(frame, out)
     shown = frame[

@@ -11,10 +11,13 @@ rebuild.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import itertools
+import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -147,39 +150,67 @@ def sweep(
     mip_gap: float = 1e-4,
     threads: int | None = None,
     strategy: str = "auto",
+    jobs: int = 1,
 ) -> pd.DataFrame:
     """Solve the site at every combination of the given values; one row per point, in
     increasing (design temperature, grid MW, on-site MW) order. Omitted axes keep the site's
-    value. Each point replaces grid_limit_kw with MW x 1,000; onsite_firm_kw still adds."""
+    value. Each point replaces grid_limit_kw with MW x 1,000; onsite_firm_kw still adds.
+
+    `jobs` > 1 solves the points of each temperature in that many processes: process j takes
+    points j, j + jobs, ... (so each still climbs in supply and warm-starts from its own
+    previous point) and builds its own model; HiGHS gets `threads // jobs` threads (at
+    least one) in each. Every point is solved to the same gap either way; where a point has
+    several optimal plans, which one is reported can depend on `jobs`."""
+    if jobs < 1:
+        raise UsageError(f"jobs must be at least 1, got {jobs}")
     base = resolve_site(site_or_path, objective=objective)
     grids = list(grid_mw) if grid_mw else [base.grid_limit_kw / 1000.0]
     onsites = list(onsite_mw) if onsite_mw else [base.onsite_firm_kw / 1000.0]
     temps = list(design_temp_c) if design_temp_c else [base.design_temp_c]
     options = SolveOptions(time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
+    points = sorted(itertools.product(grids, onsites), key=lambda gs: (gs[0] + gs[1], gs))
     rows: list[dict[str, Any]] = []
     for temp in sorted(temps):
         site = base.with_updates(design_temp_c=float(temp))
-        m = build_model(site)
-        model = compile_model(m)
-        grid_row = next(
-            k for k, c in enumerate(model.constraints) if c.parent_component().name == "grid"
-        )
-        solver = Solver(model, options)
-        points = sorted(itertools.product(grids, onsites), key=lambda gs: (gs[0] + gs[1], gs))
-        x_prev = None
-        for g, o in points:
-            supply_kw = g * 1000.0 + o * 1000.0
-            point_site = site.with_updates(grid_limit_kw=g * 1000.0, onsite_firm_kw=o * 1000.0)
-            solver.set_row_upper(grid_row, supply_kw - site.fixed_overhead_kw)  # model too
-            row, x = _point_row(m, model, point_site, solver, grid_row, x_prev, options, strategy)
-            if x is not None:
-                x_prev = x
-            row.update(grid_mw=g, onsite_mw=o, design_temp_c=float(temp), supply_mw=g + o)
-            rows.append(row)
+        shares = [points[j::jobs] for j in range(min(jobs, len(points)))]
+        if len(shares) == 1:
+            rows += _solve_points(site, points, options, strategy)
+            continue
+        per_job = replace(options, threads=max((threads or 2) // len(shares), 1))
+        # spawn, not fork: a forked child would inherit HiGHS's thread pool without threads
+        context = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=len(shares), mp_context=context) as pool:
+            n = len(shares)
+            for part in pool.map(_solve_points, [site] * n, shares, [per_job] * n, [strategy] * n):
+                rows += part
     frame = pd.DataFrame(rows).reindex(columns=SWEEP_COLUMNS)
     frame = frame.sort_values(["design_temp_c", "supply_mw", "grid_mw"], kind="stable")
     frame["gpus_per_mw_step"] = _steps(frame)
     return frame.reset_index(drop=True)
+
+
+def _solve_points(
+    site: Site, points: Sequence[tuple[float, float]], options: SolveOptions, strategy: str
+) -> list[dict[str, Any]]:
+    """(grid MW, on-site MW) points in increasing supply, on one model built here."""
+    m = build_model(site)
+    model = compile_model(m)
+    grid_row = next(
+        k for k, c in enumerate(model.constraints) if c.parent_component().name == "grid"
+    )
+    solver = Solver(model, options)
+    x_prev = None
+    rows = []
+    for g, o in points:
+        supply_kw = g * 1000.0 + o * 1000.0
+        point_site = site.with_updates(grid_limit_kw=g * 1000.0, onsite_firm_kw=o * 1000.0)
+        solver.set_row_upper(grid_row, supply_kw - site.fixed_overhead_kw)  # model too
+        row, x = _point_row(m, model, point_site, solver, grid_row, x_prev, options, strategy)
+        if x is not None:
+            x_prev = x
+        row.update(grid_mw=g, onsite_mw=o, design_temp_c=site.design_temp_c, supply_mw=g + o)
+        rows.append(row)
+    return rows
 
 
 def _steps(frame: pd.DataFrame) -> list[float | None]:

@@ -194,6 +194,42 @@ def test_sweep_cli_design_temperature_and_onsite_ranges(tmp_path):
     assert sorted(set(frame["onsite_mw"])) == pytest.approx([0.0, 0.1, 0.2])
 
 
+def test_sweep_in_two_processes_gives_the_same_curve_as_one(tmp_path, small_sweep):
+    """`--jobs 2`: process 0 takes points 1, 3, 5 and process 1 points 2, 4, each warm-started
+    from its own previous point; every point is optimal, so the curve is the same as in one
+    process (the CSV written by the `small_sweep` fixture, one process)."""
+    out = tmp_path / "sweep"
+    rackfit("sweep", SMALL, "--grid-mw", "0.4:1.2:0.2", "--jobs", "2", "--out", out)
+    two = pd.read_csv(out / "sweep.csv")
+    one = pd.read_csv(small_sweep[0] / "sweep.csv")
+    assert two["grid_mw"].tolist() == one["grid_mw"].tolist()
+    assert (two["status"] == "optimal").all()
+    assert two["gpus"].tolist() == one["gpus"].tolist() == [192, 264, 368, 440, 480]
+    assert two["objective"].tolist() == pytest.approx(one["objective"].tolist())
+    assert two["gpus_per_mw_step"].tolist()[1:] == pytest.approx(
+        one["gpus_per_mw_step"].tolist()[1:]
+    )
+
+
+def test_sweep_jobs_across_temperatures_match_single_solves():
+    """Two processes per temperature, two temperatures: each point equals its own solve."""
+    site = load_site(HAND)
+    frame = sweep(site, grid_mw=[0.3, 0.5, 0.7], design_temp_c=[20, 40], jobs=2)
+    assert frame["design_temp_c"].tolist() == [20, 20, 20, 40, 40, 40]
+    for _, point in frame.iterrows():
+        hotter = site.with_updates(design_temp_c=point["design_temp_c"])
+        assert point["gpus"] == single_solve(hotter, grid_mw=point["grid_mw"])[1]
+
+
+def test_sweep_jobs_below_one_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="jobs"):
+        sweep(HAND, grid_mw=[0.5], jobs=0)
+    result = rackfit("sweep", SMALL, "--grid-mw", "1", "--jobs", "0", "--out",
+                     tmp_path / "sweep", code=EXIT_INPUT)  # fmt: skip
+    assert "--jobs" in error_lines(result)[0]
+    assert listing(tmp_path) == []
+
+
 def test_sweep_without_a_range_exits_2(tmp_path):
     result = rackfit("sweep", SMALL, "--out", tmp_path / "sweep", code=EXIT_INPUT)
     assert "--grid-mw" in error_lines(result)[0]
