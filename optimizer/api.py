@@ -80,6 +80,14 @@ class Baseline:
     start: np.ndarray | None  # as a start vector for HiGHS
 
 
+def _gain(model: Compiled, objective: float | None, baseline: float | None) -> float | None:
+    """How much better the plan's objective is than first fit's (positive = better: more
+    value-weighted GPUs, or less cost)."""
+    if objective is None or baseline is None:
+        return None
+    return _clean(objective - baseline if model.maximize else baseline - objective)
+
+
 def first_fit_start(m: Any, model: Compiled, site: Site) -> Baseline:
     """First fit (minimums first, then as many racks as fit) as a start vector for HiGHS.
     A first fit that misses some min_racks is no plan: no start and no baseline."""
@@ -187,6 +195,7 @@ def plan(
         "baseline_gpus": base.gpus,
         "baseline_objective": _clean(base.objective),
         "gain_over_baseline_gpus": None if base.gpus is None else gpus - base.gpus,
+        "gain_over_baseline_objective": _gain(model, solution.objective, base.objective),
         "grid_limit_kw": site.grid_limit_kw,
         "onsite_firm_kw": site.onsite_firm_kw,
         "marginal_value_source": "lp_relaxation_duals" if duals is not None else None,

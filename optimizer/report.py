@@ -55,7 +55,17 @@ def summary_lines(plan: Plan, out: Path | None = None, total_s: float | None = N
         f"  {s['gpus']:,} GPUs in {s['racks']:,} racks, {s['design_kw']:,.0f} kW design load",
     ]
     base = s.get("baseline_gpus")
-    if base is not None:
+    base_objective = s.get("baseline_objective")
+    weighted = s["objective_name"] == "gpus" and objective != s["gpus"]
+    if base is not None and weighted and base_objective:
+        # value-weighted GPUs: compare what the objective counts, and show the GPUs too
+        gain = s["gain_over_baseline_objective"]
+        lines.append(
+            f"  first fit (a DCIM tool's answer) places {base:,} GPUs worth "
+            f"{base_objective:,.1f} value-weighted: {gain:+,.1f} "
+            f"({100 * gain / base_objective:+.1f}%) with rackfit, {s['gpus'] - base:+,} GPUs"
+        )
+    elif base is not None:
         gain = s["gpus"] - base
         pct = f" ({100 * gain / base:+.1f}%)" if base else ""
         lines.append(

@@ -169,6 +169,30 @@ def test_the_first_row_chosen_fixes_the_hall_of_a_colocated_cluster():
     assert racks_by_row(p) == {("c", "H1", "R1"): 2, ("c", "H1", "R2"): 3, ("d", "H2", "R1"): 1}
 
 
+def test_minimums_first_puts_a_colocated_minimum_in_the_first_hall_that_takes_all_of_it():
+    """c (colocate hall, min 5): H1 has 2 positions, H2 has 10. Plain first fit fixes H1 with
+    its first rack and ends at 2 racks, short of the minimum; with minimums first, the
+    minimum goes to H2, the first hall where all 5 fit, and the second pass fills H2 up."""
+    site = make_site(
+        rows=[row("H1", "R1", "P", positions=2), row("H2", "R1", "P", positions=10)],
+        devices=[dev("P", 1e4)],
+        demand=[Cluster(cluster="c", model="r25", colocate="hall", min_racks=5)],
+    )
+    assert racks_by_row(first_fit(site)) == {("c", "H1", "R1"): 2}
+    p = first_fit(site, minimums_first=True)
+    assert racks_by_row(p) == {("c", "H2", "R1"): 10}
+    assert verify(site, p) == []
+
+
+def test_minimums_first_keeps_plain_first_fit_when_no_hall_takes_the_whole_minimum():
+    site = make_site(
+        rows=[row("H1", "R1", "P", positions=2), row("H2", "R1", "P", positions=3)],
+        devices=[dev("P", 1e4)],
+        demand=[Cluster(cluster="c", model="r25", colocate="hall", min_racks=5)],
+    )
+    assert racks_by_row(first_fit(site, minimums_first=True)) == {("c", "H1", "R1"): 2}
+
+
 def test_pod_colocation_skips_rows_without_a_pod_and_respects_ports():
     """R0 has no pod; P1 has 100 ports = 2 racks of 36 ports; then the pod is fixed."""
     site = make_site(

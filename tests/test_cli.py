@@ -31,6 +31,7 @@ from clirun import (
 from PIL import Image
 
 from optimizer import api
+from optimizer.baseline import first_fit
 from optimizer.cli import main
 from optimizer.export import read_plan_placements
 from optimizer.loaders import load_site
@@ -321,9 +322,11 @@ def test_plan_time_limit_with_a_plan_exits_0_with_a_warning(tmp_path, monkeypatc
 
 
 @pytest.mark.slow
-def test_plan_colossus_with_a_tiny_time_limit_exits_4(tmp_path):
-    # First fit misses min_racks of train-gb200 on colossus, so HiGHS alone (--strategy
-    # plain) has no start, and it finds no plan in 0.1 s.
+def test_plan_colossus_with_a_tiny_time_limit_and_no_start_exits_4(tmp_path, monkeypatch):
+    """A real HiGHS run that ends at the time limit without a plan: first fit is made to
+    miss the minimums (so there is no start), and HiGHS alone (--strategy plain) finds no
+    plan for colossus in 0.1 s."""
+    monkeypatch.setattr(api.baseline, "first_fit", lambda site, **_: first_fit(site)[:0])
     result = rackfit(
         "plan", DATA / "colossus", "--strategy", "plain", "--time-limit", "0.1",
         "--out", tmp_path / "plan", code=EXIT_NO_PLAN,
@@ -791,3 +794,7 @@ def test_plan_colossus_is_proven_within_the_gap_by_either_use_of_the_bound(
     assert summary["bound"] >= 115_872
     assert summary["bound_source"] in ("surrogate", "highs", "highs+surrogate-cut")
     assert verify(load_site(DATA / "colossus"), pd.read_csv(out / "placements.csv")) == []
+    # First fit (minimums first; GB200 in the first hall that takes all 24) places more GPUs
+    # but fewer GB200s, which count 2.5x: 110,272 value-weighted GPUs, 5,600 fewer.
+    assert summary["baseline_gpus"] == 107_680 and summary["baseline_objective"] == 110_272
+    assert summary["gain_over_baseline_objective"] == 5_600
