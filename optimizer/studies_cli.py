@@ -79,8 +79,8 @@ def sweep(
 ) -> None:
     """Solve SITE at each grid limit (and on-site MW / design temperature) and write GPUs
     against MW: per point the status, objective, GPUs, racks, gap, the limits that bind and
-    the marginal GPUs per extra MW. The model is built once and re-solved, warm-started from
-    the previous point."""
+    the marginal value (objective per extra MW). The model is built once and re-solved,
+    warm-started from the previous point."""
     from optimizer.errors import UsageError
     from optimizer.export_studies import write_sweep
     from optimizer.sweeps import parse_range
@@ -108,7 +108,7 @@ def sweep(
             "design_temp_c",
             "status",
             "gpus",
-            "marginal_gpus_per_mw",
+            "marginal_value_per_mw",
             "binding",
         ]
     ]

@@ -45,7 +45,7 @@ SWEEP_COLUMNS = [
     "racks",
     "mip_gap",
     "bound",
-    "marginal_gpus_per_mw",
+    "marginal_value_per_mw",
     "gpus_per_mw_step",
     "binding",
     "solve_s",
@@ -133,7 +133,7 @@ def _point_row(
         racks=int(sum(racks.values())),
         mip_gap=solution.mip_gap,
         bound=solution.bound,
-        marginal_gpus_per_mw=None if duals is None else float(duals[grid_row]) * 1000.0,
+        marginal_value_per_mw=None if duals is None else float(duals[grid_row]) * 1000.0,
         binding=_binding_summary(m, model, x),
     )
     return row, x

@@ -92,7 +92,7 @@ def test_sweep_csv_has_one_row_per_point_with_the_study_columns(small_sweep):
     out, _ = small_sweep
     frame = pd.read_csv(out / "sweep.csv")
     for column in ("grid_mw", "status", "objective", "gpus", "racks", "mip_gap", "binding",
-                   "marginal_gpus_per_mw"):  # fmt: skip
+                   "marginal_value_per_mw"):  # fmt: skip
         assert column in frame.columns
     assert frame["grid_mw"].tolist() == pytest.approx([0.4, 0.6, 0.8, 1.0, 1.2])
     assert (frame["status"] == "optimal").all()
