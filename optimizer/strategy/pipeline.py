@@ -1,5 +1,6 @@
-"""Orchestration: surrogate bound, power-group heuristic, then the full solve with the cut
-`objective ≤ bound` and the best start. Stops as soon as the gap meets the target.
+"""Orchestration: surrogate bound, power-group heuristic, then the full solve from the best
+start, stopped as soon as a plan is within the gap of the bound (or, with `cut=True`, with
+the row `objective ≤ bound` in the model). Stops as soon as the gap meets the target.
 
 Each stage's time, incumbent and bound are recorded (`StrategyLog`), go to the log, and end
 up in summary.json (`strategy_stages`). `--strategy plain` skips all of it.
