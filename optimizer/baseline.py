@@ -196,12 +196,25 @@ class _FirstFit:
             self.fill(ci, most)
             return self
         rows = self.site.rows
-        groups = dict.fromkeys(
-            rows[r].hall if cluster.colocate == "hall" else rows[r].pod for r in self.candidates[ci]
-        )
-        for group in groups:
+        by_hall = cluster.colocate == "hall"
+        free: dict[str | None, int] = {}  # free positions per hall or pod, on rows it fits
+        for r in self.candidates[ci]:
+            group = rows[r].hall if by_hall else rows[r].pod
+            free[group] = free.get(group, 0) + rows[r].positions - int(self.racks_in_row[r])
+        ports = float(self.cd.ports[ci])
+        for group, positions in free.items():
+            if positions < most:
+                continue  # cannot hold the minimum: no need to try
+            short_of_ports = (
+                not by_hall
+                and ports > 0
+                and group is not None
+                and self.ports_used.get(group, 0.0) + most * ports > self.pod_cap.get(group, 0.0)
+            )
+            if short_of_ports:
+                continue
             trial = self._copy()
-            trial.fixed[ci] = (group, None) if cluster.colocate == "hall" else (None, group)
+            trial.fixed[ci] = (group, None) if by_hall else (None, group)
             trial.fill(ci, most)
             if trial.placed[ci] >= most:
                 return trial
