@@ -627,20 +627,25 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     out += [
         "",
         "| case | status | objective | bound (source) | gap | gap 10 s | gap 60 s "
-        "| gap 300 s | first fit GPUs | optimum GPUs | gain |",
+        "| gap 300 s | first fit GPUs / objective | plan GPUs | gain (objective) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r.get("status") is None:
             continue
         ff = _f(r.get("baseline_gpus"), "{:,}", none=None)
+        gain = "—"
         if ff is None:
             ff = f"— ({_f(r.get('first_fit_any_gpus'), '{:,}')} ignoring minimums)"
+        elif r.get("first_fit_objective") and r.get("objective") is not None:
+            ff += f" / {_f(r['first_fit_objective'], '{:,.0f}')}"
+            better = float(r["objective"]) - float(r["first_fit_objective"])
+            gain = f"{100.0 * better / float(r['first_fit_objective']):+.2f}%"
         out.append(
             f"| {r['case']} | {r['status']} | {_f(r['objective'], '{:,.0f}')} | "
             f"{_f(r['bound'], '{:,.1f}')} ({r['bound_source']}) | {_gap(r['gap'])} | "
             + " | ".join(_gap(r.get(f"gap_{t}s")) for t in GAP_TIMES)
-            + f" | {ff} | {_f(r['gpus'], '{:,}')} | {_f(r.get('gain_pct'), '{:+.2f}%')} |"
+            + f" | {ff} | {_f(r['gpus'], '{:,}')} | {gain} |"
         )
     out += [
         "",
