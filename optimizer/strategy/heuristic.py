@@ -151,21 +151,12 @@ def _elastic_hall(
 
 
 def _hall_by_hall(
-    m: Any,
-    model: Compiled,
-    surrogate: SurrogateBound,
-    options: SolveOptions,
-    deadline: float,
-    give_up_after: float = np.inf,
+    m: Any, model: Compiled, surrogate: SurrogateBound, options: SolveOptions, deadline: float
 ) -> np.ndarray | None:
     """Halls in turn; each gets, on every row coupling halls, what the row allows minus what
     the halls before it used and the aggregated plan's shares of the halls after it. So what
     one hall cannot use (grid kW, a cluster's maximum) passes on to the next, and what it
-    cannot place of a minimum is asked of the next.
-
-    Gives up (None) once the halls so far fall short of their shares of the aggregated
-    objective by more than `give_up_after`: the plan can then no longer come close to the
-    bound, and HiGHS finds plans as good as it would give on its own."""
+    cannot place of a minimum is asked of the next."""
     x_agg, hall_of = _aggregate_point(m, model, surrogate)
     a = model.A.tocsr()
     a_csc = a.tocsc()
@@ -179,8 +170,6 @@ def _hall_by_hall(
     future = sum(share.values()) if halls else np.zeros(n_rows)
     done = np.zeros(n_rows)
     x = np.zeros(model.shape[1])
-    sign = 1.0 if model.maximize else -1.0
-    shortfall = 0.0
     for h in halls:
         cols = np.flatnonzero(hall_of == h)
         future = future - share[h]
@@ -207,18 +196,7 @@ def _hall_by_hall(
         found = solution.x[: len(cols)]
         x[cols] = np.where(model.integer[cols], np.round(found), found)
         done += a_csc[:, cols] @ x[cols]
-        shortfall += sign * float(model.cost[cols] @ (x_agg[cols] - x[cols]))
-        if shortfall > give_up_after:
-            return None
     return x
-
-
-# The hall-by-hall pass gives up once its halls fall short of the aggregated objective by
-# this many times the gap target. Measured (docs/strategy.md): where it proves the optimum
-# the shortfall stays within the target; where it does not, its plan ends 6-35 targets
-# below the bound on scale-3 sites (single-corded, 4N/3), and about one target below at
-# scale 10, where its plan is still the start HiGHS improves.
-GIVE_UP_GAPS = 3.0
 
 
 def fill_power_groups(
@@ -237,10 +215,7 @@ def fill_power_groups(
     by_class = _by_class(m, model, surrogate, short, start)
     if by_class is not None:
         return by_class
-    give_up = np.inf
-    if surrogate.bound is not None:
-        give_up = GIVE_UP_GAPS * options.mip_gap * abs(surrogate.bound)
-    x = _hall_by_hall(m, model, surrogate, options, deadline, give_up)
+    x = _hall_by_hall(m, model, surrogate, options, deadline)
     if x is None:
         return None
     feasible = (model.A @ x <= model.row_upper + 1e-6).all() and (
