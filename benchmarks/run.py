@@ -795,7 +795,7 @@ def _sweep_row(
     one_s: float,
 ) -> dict[str, Any]:
     return {
-        "what": f"sweep, {len(points)} grid points, {jobs} process(es)",
+        "what": f"sweep, {len(points)} grid points, {jobs} process(es), {args.sweep_strategy}",
         "site": label,
         "points": len(points),
         "time_limit_s": args.time_limit,
@@ -860,6 +860,7 @@ def run_sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
                     mip_gap=args.mip_gap,
                     threads=args.threads,
                     jobs=jobs,
+                    strategy=args.sweep_strategy,
                 )
                 sweep_s = time.perf_counter() - t0
                 rows.append(_sweep_row(args, label, points, jobs, frame, sweep_s, one_s))
@@ -969,6 +970,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--append", action="store_true", help="keep the rows already in --out")
     parser.add_argument("--sweep", action="store_true", help="measure grid sweeps instead")
     parser.add_argument("--sweep-points", type=int, default=20)
+    parser.add_argument(
+        "--sweep-strategy",
+        choices=list(STRATEGIES),
+        default="auto",
+        help="the sweep's strategy (rackfit sweep --strategy)",
+    )
     parser.add_argument(
         "--sweep-jobs",
         type=int,
