@@ -241,10 +241,6 @@ class Solver:
                 return False
             return value >= stop_at if self.model.maximize else value <= stop_at
 
-        def interrupt(event: highspy.HighsCallbackEvent) -> None:
-            if reached[0]:
-                event.interrupt()
-
         def improving(event: highspy.HighsCallbackEvent) -> None:
             out = event.data_out
             bound = out.mip_dual_bound
@@ -262,15 +258,14 @@ class Solver:
                 on_progress(snapshot)
             if snapshot.incumbent is not None and good_enough(snapshot.incumbent):
                 reached[0] = True
+                h.cancelSolve()  # HiGHS stops at its next check (HandleUserInterrupt is on)
 
         h.cbMipImprovingSolution.subscribe(improving)
-        h.cbMipInterrupt.subscribe(interrupt)
         interrupted = False
         try:
             interrupted = _run_interruptibly(h)
         finally:
             h.cbMipImprovingSolution.unsubscribe(improving)
-            h.cbMipInterrupt.unsubscribe(interrupt)
         solution = self._solution(time.perf_counter() - began, log)
         if interrupted:
             raise KeyboardInterrupt
