@@ -152,7 +152,7 @@ def _elastic_hall(
 
 # Time cap of one hall's MIP. Measured on the generated sites (about 250 columns a hall):
 # 1 s keeps every heuristic plan of the uncapped runs and takes the single-corded scale-1
-# heuristic from 12.4 s to about 1-2 s and the 3N/2 scale-1 one from 12.3 s to 3.2 s.
+# heuristic from 12.4 s to 1.5 s and the 3N/2 scale-1 one from 12.3 s to 2.6 s.
 HALL_MIN_SECONDS = 1.0
 HALL_SECONDS_PER_COLUMN = 1.0 / 250
 
