@@ -165,6 +165,18 @@ def threads_option(func: F) -> F:
     )(func)
 
 
+def strategy_option(per: str) -> Callable[[F], F]:
+    return click.option(
+        "--strategy",
+        type=click.Choice(list(STRATEGIES)),
+        default="auto",
+        show_default=True,
+        help=f"How {per} is solved. auto: surrogate bound + heuristic start + HiGHS, stopped "
+        "once a plan is within --mip-gap of the bound; auto-cut: the same with the bound "
+        "added as the row objective <= bound; plain: HiGHS alone.",
+    )
+
+
 def _solve_options(func: F) -> F:
     options = [
         click.option(
@@ -183,15 +195,7 @@ def _solve_options(func: F) -> F:
             default=None,
             help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still adds).",
         ),
-        click.option(
-            "--strategy",
-            type=click.Choice(list(STRATEGIES)),
-            default="auto",
-            show_default=True,
-            help="auto: surrogate bound + heuristic start + HiGHS, stopped once a plan is "
-            "within --mip-gap of the bound; auto-cut: the same with the bound added as the "
-            "row objective <= bound; plain: HiGHS alone.",
-        ),
+        strategy_option("the plan"),
     ]
     for option in reversed(options):
         func = option(func)

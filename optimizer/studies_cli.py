@@ -6,8 +6,13 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli import handles_errors, mip_gap_option, threads_option, time_limit_option
-from optimizer.schema import STRATEGIES
+from optimizer.cli import (
+    handles_errors,
+    mip_gap_option,
+    strategy_option,
+    threads_option,
+    time_limit_option,
+)
 
 
 @click.command()
@@ -46,14 +51,7 @@ from optimizer.schema import STRATEGIES
 @time_limit_option(120.0, "per point")
 @mip_gap_option("each point")
 @threads_option
-@click.option(
-    "--strategy",
-    type=click.Choice(list(STRATEGIES)),
-    default="auto",
-    show_default=True,
-    help="auto: surrogate bound + heuristic + HiGHS at each point, stopped within --mip-gap "
-    "of the bound; auto-cut: the bound also as a row; plain: HiGHS alone.",
-)
+@strategy_option("each point")
 @click.option(
     "--jobs",
     "-j",
