@@ -145,5 +145,6 @@ def test_the_stop_rule_ends_highs_at_the_first_plan_good_enough(fresh_highs_sche
     assert stopped.solve_s < 30
     x = stopped.x
     assert x is not None
+    assert float(model.cost @ x + model.cost_offset) == pytest.approx(stopped.objective)
     assert (model.A @ x <= model.row_upper + 1e-6).all()
     assert (model.A @ x >= model.row_lower - 1e-6).all()
