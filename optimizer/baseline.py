@@ -205,13 +205,7 @@ class _FirstFit:
         for group, positions in free.items():
             if positions < most:
                 continue  # cannot hold the minimum: no need to try
-            short_of_ports = (
-                not by_hall
-                and ports > 0
-                and group is not None
-                and self.ports_used.get(group, 0.0) + most * ports > self.pod_cap.get(group, 0.0)
-            )
-            if short_of_ports:
+            if not by_hall and not self._ports_fit(group, most * ports):
                 continue
             trial = self._copy()
             trial.fixed[ci] = (group, None) if by_hall else (None, group)
@@ -220,6 +214,12 @@ class _FirstFit:
                 return trial
         self.fill(ci, most)
         return self
+
+    def _ports_fit(self, pod: str | None, ports: float) -> bool:
+        """Whether `pod` has `ports` more free (always, for a row without a pod)."""
+        if not pod or ports <= 0:
+            return True
+        return self.ports_used.get(pod, 0.0) + ports <= self.pod_cap.get(pod, 0.0)
 
     def _copy(self) -> _FirstFit:
         """A copy whose running state (loads, counts, pointers) can change independently;
@@ -261,11 +261,7 @@ class _FirstFit:
                     or heat.get(liquid_key, 0.0) + heat_liquid
                     <= self.cooling_cap.get(liquid_key, TOL)
                 )
-                and (
-                    not row.pod
-                    or ports <= 0
-                    or self.ports_used.get(row.pod, 0.0) + ports <= self.pod_cap.get(row.pod, 0.0)
-                )
+                and self._ports_fit(row.pod, ports)
                 and self.power.accepts(r, design_kw)
             )
             if not ok:
