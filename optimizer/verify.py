@@ -61,8 +61,9 @@ class Violation:
     `rule`: the contract rule (`placement`, `existing`, `space`, `fit`, `demand`,
     `colocation`, `cooling`, `network`, `power`, `grid`). `where`: what is over its limit
     (a device id, `hall H1 air`, a pod id, `H1/R3`, a cluster id, or `site`). `load` and
-    `limit`: the value found and the value allowed. `failure`: for N-1 power, the device whose failure gives
-    `load`; `None` in normal operation and for every other rule. `message`: one readable line.
+    `limit`: the value found and the value allowed. `failure`: for N-1 power, the device
+    whose failure gives `load`; `None` in normal operation and for every other rule.
+    `message`: one readable line.
     """
 
     rule: Rule
@@ -912,8 +913,8 @@ def verify(site: Site, placements: pd.DataFrame) -> list[Violation]:
     supply; a violation with the same words in several phases is reported once, for the
     first (its `phase`). Violations come in rule order (see `RULES`), then in the order of
     the site's tables. For power, each overloaded device gets at most two violations: normal
-    operation (`failure=None`), and the failure that loads it most, when that is more than its normal
-    load (against failover_kw where given).
+    operation (`failure=None`), and the failure that loads it most, when that is more than
+    its normal load (against failover_kw where given).
     """
     out, lines = _read_lines(site, placements)
     cd = lines.kinds
