@@ -187,17 +187,19 @@ def test_a_late_cluster_takes_the_space_an_early_cluster_would_have_wasted():
     assert table.loc["p1", "racks"] == 0 and table.loc["p2", "gpus"] == 288
 
 
-def gb200_site(w2: float) -> Site:
+def gb200_site(w2: float, p2_grid_kw: float | None = 600) -> Site:
     """Row R1 (4 positions, p1 on) and R2 (1 position, from p2); pue 1. GB200-like racks
-    (132 kW, 72 GPUs), H100-like racks (40 kW, 32 GPUs). Grid 160 kW in p1, 600 kW in p2."""
+    (132 kW, 72 GPUs), H100-like racks (40 kW, 32 GPUs). Grid 160 kW in p1, 600 kW in p2
+    (`p2_grid_kw` None: site.yaml's 600 kW)."""
     return make_site(
         rows=[row("H", "R1", positions=4), row("H", "R2", positions=1, phase="p2")],
         demand=[
             want("gb", rack("gb200", design_kw=132, gpus=72)),
             want("h", rack("h100", design_kw=40, gpus=32)),
         ],
-        phases=phases(("p1", 160, 1), ("p2", 600, w2)),
+        phases=phases(("p1", 160, 1), ("p2", p2_grid_kw, w2)),
         pue=1.0,
+        grid_limit_kw=600,
     )
 
 
@@ -473,3 +475,101 @@ def test_a_phased_plan_is_written_with_its_phases_table_and_workbook_sheet(tmp_p
         sheets = book.sheet_names
     assert "phases" in sheets
     rackfit("check", site, out)
+
+
+# -- the rest of the user surface ---------------------------------------------------------------
+def test_first_fit_places_wave_by_wave_and_the_plan_beats_it():
+    """On the late-cluster site above, first fit fills R1 with `early` racks in p1 (they
+    stay), so p2 has no room for `late`: 8 x 4 in each phase = 64. The plan's 288 is
+    compared with it in the summary."""
+    from optimizer.baseline import first_fit
+
+    site = make_site(
+        rows=[row("H", "R1", positions=4)],
+        demand=[want("early", rack("small")), want("late", rack("big", gpus=72), phase="p2")],
+        phases=phases(("p1", None, 1), ("p2", None, 1)),
+    )
+    placements = first_fit(site)
+    assert placements[["cluster", "phase"]].values.tolist() == [["early", "p1"]] * 4
+    assert verify(site, placements) == []
+    result = solved(site)
+    assert result.summary["baseline_objective"] == 64
+    assert result.summary["gain_over_baseline_objective"] == 224
+
+
+def test_first_fit_counts_existing_racks_and_failover_ratings():
+    """failover_site(125) with one rack already standing: first fit adds racks while A and
+    B hold 25 n <= 125 after a failure: 4 more."""
+    site = failover_site(125).with_updates(existing=(standing("H", "R1", 7, "r25", "c"),))
+    from optimizer.baseline import first_fit
+
+    placements = first_fit(site)
+    assert placements["existing"].tolist().count("false") == 4
+    assert verify(site, placements) == []
+
+
+def test_sweep_grid_applies_to_every_phase_without_its_own_limit():
+    """gb200_site(1) with p1 at 160 kW of its own and p2 following the sweep: at 0.6 MW the
+    plan is the 392 worked out above; at 0.3 MW p2 holds at most 200 GPUs (1 GB200 + 4
+    H100 = 292 kW; 2 GB200 + 1 H100 = 304 kW is too much), reached after 4 H100 in p1
+    (128), not after a GB200 (72): 128 + 200 = 328."""
+    from optimizer.sweeps import sweep
+
+    site = gb200_site(1.0, p2_grid_kw=None)
+    frame = sweep(site, grid_mw=[0.3, 0.6], strategy="plain")
+    assert frame["objective"].tolist() == [pytest.approx(328), pytest.approx(392)]
+    for mw, value in ((0.3, 328), (0.6, 392)):
+        assert plan(site, grid_mw=mw, strategy="plain").summary["objective"] == (
+            pytest.approx(value)
+        )
+
+
+def test_init_brownfield_writes_a_site_that_validates_plans_and_checks(tmp_path):
+    site = tmp_path / "mine"
+    rackfit("init", "--brownfield", site)
+    assert {"existing.csv", "phases.csv"} <= {p.name for p in site.iterdir()}
+    rackfit("validate", site)
+    rackfit("plan", site, "--out", tmp_path / "plan", "--quiet")
+    rackfit("check", site, tmp_path / "plan")
+    assert "--brownfield" in rackfit("init", "--help").stdout
+
+
+def test_convert_carries_existing_and_phases_sheets(tmp_path):
+    from optimizer.loaders import load_site
+
+    site = tmp_path / "mine"
+    rackfit("init", "--brownfield", site)
+    book = tmp_path / "mine.xlsx"
+    rackfit("convert", site, book)
+    with pd.ExcelFile(book) as workbook:
+        assert {"existing", "phases"} <= set(workbook.sheet_names)
+    back = tmp_path / "back"
+    rackfit("convert", book, back)
+    assert load_site(book).model_dump() == load_site(site).model_dump()
+    assert load_site(back).existing == load_site(site).existing
+
+
+def test_the_phases_table_says_what_binds_in_each_phase():
+    """gb200_site(0.25): p1 holds 4 H100 on 160 kW, the grid of p1 is full; in p2 R1 is full
+    (space) and one GB200 stands in R2, also full."""
+    result = solved(gb200_site(0.25))
+    binds = result.phases.set_index("phase")["binds"]
+    assert "grid" in binds["p1"] and "space H/R1" in binds["p1"]
+    assert "space" in binds["p2"]
+
+
+def test_batch_scenarios_plan_a_brownfield_site(tmp_path):
+    """Scenarios override the grid of every phase without its own (here `next-year`) and may
+    substitute a model: the racks already standing stay what they are."""
+    from optimizer.batch import run_batch
+
+    site = tmp_path / "mine"
+    rackfit("init", "--brownfield", site)
+    scenarios = [
+        {"scenario": "tight", "grid_mw": "0.7"},
+        {"scenario": "swap", "substitute_model": "nvidia-dgx-h100=nvidia-dgx-b200"},
+    ]
+    frame = run_batch(site, scenarios, workers=1, strategy="plain")
+    assert frame["status"].tolist() == ["optimal", "optimal"], frame["message"].tolist()
+    loose = plan(site, strategy="plain").summary["objective"]
+    assert frame["objective"].iloc[0] < loose
