@@ -518,9 +518,9 @@ def _phases_table(
         for p, counts in standing.items():
             x_q[model.column_of[id(m.racks[p])]] = counts[q]
         state_q = row_state(m, model, x_q)
-        for k in np.flatnonzero(state_q.tight):
-            if state_q.families[k] in ("power", "network", "space"):
-                binds[q].append(state_q.labels[k])
+        for j in np.flatnonzero(state_q.tight).tolist():
+            if state_q.families[j] in ("power", "network", "space"):
+                binds[q].append(state_q.labels[j])
     lines = []
     previous = len(site.existing)  # standing before the first phase: not installed by the plan
     for q in index.phases:
