@@ -166,46 +166,66 @@ def conflicts(site: Site, time_limit_s: float = 60.0) -> list[str]:
     return [text for _, text in found]
 
 
+def _full_limit(m, family: str, key, limit: float) -> float:  # type: ignore[no-untyped-def]
+    """The limit as the site states it; the model's row reads `limit` = it minus the fixed
+    load (racks already standing, fixed overhead)."""
+    site = m.index.site
+    if family == "space":
+        return float(m.index.row[key].positions)
+    if family == "cooling":
+        return site.cooling_capacity_kw(*key)
+    if family == "cooling_phase":
+        return site.cooling_capacity_in_phase_kw(*key)
+    if family == "network":
+        return float(site.pod_by_id[key].ports)
+    if family == "power":
+        return float(m.power_limits[key].limit_kw)
+    if family == "grid":
+        return site.phase_supply_kw(site.phase_count - 1)
+    if family == "grid_phase":
+        return site.phase_supply_kw(key)
+    return limit
+
+
 def _sentence(m, family: str, key, who: str, verb: str, need: float, limit: float) -> str:  # type: ignore[no-untyped-def]
+    site = m.index.site
+    full = _full_limit(m, family, key, limit)
+    need += full - limit  # the load counts what already stands (and fixed overhead)
+    limit = full
+    standing = " (with the racks already standing)" if site.existing else ""
     unit = UNITS.get(family, "kW")
     if family == "space":
         return (
-            f"clusters {who} {verb} at least {need:,.0f} positions in row {key[0]}/{key[1]}; "
-            f"it has {limit:,.0f}"
+            f"clusters {who} {verb} at least {need:,.0f} positions in row {key[0]}/{key[1]}"
+            f"{standing}; it has {limit:,.0f}"
         )
-    if family == "cooling":
+    if family in ("cooling", "cooling_phase"):
+        when = f" in phase {site.phases[key[2]].phase}" if family == "cooling_phase" else ""
         return (
             f"clusters {who} {verb} at least {need:,.0f} kW of {key[1]} cooling in hall "
-            f"{key[0]}; {key[0]} has {limit:,.0f} kW"
+            f"{key[0]}{when}{standing}; {key[0]} has {limit:,.0f} kW"
         )
     if family == "network":
-        return f"clusters {who} {verb} at least {need:,.0f} ports in pod {key}; it has {limit:,.0f}"
+        return (
+            f"clusters {who} {verb} at least {need:,.0f} ports in pod {key}{standing}; it has "
+            f"{limit:,.0f}"
+        )
     if family == "power":
         lim = m.power_limits[key]
         when = "in normal operation" if lim.failure is None else f"after {lim.failure} fails"
+        failover = lim.failure is not None and site.device_by_id[lim.device].failover_kw
+        rating = "failover_kw" if failover else "capacity x derate"
         return (
-            f"clusters {who} {verb} at least {need:,.0f} kW through {lim.device} {when}; "
-            f"its limit is {limit:,.0f} kW (capacity x derate)"
+            f"clusters {who} {verb} at least {need:,.0f} kW through {lim.device} {when}"
+            f"{standing}; its limit is {limit:,.0f} kW ({rating})"
         )
-    if family == "cooling_phase":
-        phase = m.index.site.phases[key[2]].phase
+    if family in ("grid", "grid_phase"):
+        when = f" in phase {site.phases[key].phase}" if family == "grid_phase" else ""
+        fixed = site.fixed_overhead_kw
         return (
-            f"clusters {who} {verb} at least {need:,.0f} kW of {key[1]} cooling in hall "
-            f"{key[0]} in phase {phase} (beside the racks already standing); it has "
-            f"{limit:,.0f} kW then"
-        )
-    if family == "grid_phase":
-        phase = m.index.site.phases[key].phase
-        return (
-            f"clusters {who} {verb} at least {need:,.0f} kW from the grid and on-site supply "
-            f"in phase {phase}, beyond the fixed draw; the phase leaves {limit:,.0f} kW"
-        )
-    if family == "grid":
-        fixed = m.index.site.fixed_overhead_kw  # the row's limit is the supply minus it
-        return (
-            f"clusters {who} {verb} at least {need + fixed:,.0f} kW from the grid and on-site "
-            f"supply (IT, cooling overhead at the design temperature and {fixed:,.0f} kW fixed "
-            f"overhead); the supply is {limit + fixed:,.0f} kW"
+            f"clusters {who} {verb} at least {need:,.0f} kW from the grid and on-site "
+            f"supply{when} (IT, cooling overhead at the design temperature and {fixed:,.0f} kW "
+            f"fixed overhead{standing}); the supply is {limit:,.0f} kW"
         )
     return f"{family} {key}: {need:,.1f} {unit} needed, {limit:,.1f} available"
 

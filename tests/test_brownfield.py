@@ -573,3 +573,22 @@ def test_batch_scenarios_plan_a_brownfield_site(tmp_path):
     assert frame["status"].tolist() == ["optimal", "optimal"], frame["message"].tolist()
     loose = plan(site, strategy="plain").summary["objective"]
     assert frame["objective"].iloc[0] < loose
+
+
+def test_an_infeasible_minimum_counts_the_racks_already_standing():
+    """Eight 40 kW racks stand on a 2N pair of 400 kW UPS (320 kW on one after a failure);
+    cluster c needs 3 more 40 kW racks: 440 kW after a failure, 40 kW more than 400."""
+    from optimizer.errors import InfeasibleError
+
+    site = make_site(
+        rows=[row("H", "R1", "A", "B", positions=20)],
+        devices=[dev("A", 400), dev("B", 400)],
+        demand=[want("c", rack(design_kw=40), min_racks=11)],
+        existing=tuple(standing("H", "R1", p, "r40", "c") for p in range(1, 9)),
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan(site, strategy="plain")
+    assert (
+        "at least 440 kW through A after B fails (with the racks already standing); its limit "
+        "is 400 kW (capacity x derate)" in str(info.value)
+    )
