@@ -127,10 +127,16 @@ def validate(site: Path) -> None:
     for w in warnings:
         _warn(str(w))
     positions = sum(r.positions for r in loaded.rows)
+    brownfield = "".join(  # contract v1.1, only where the site uses it
+        [
+            f", {len(loaded.existing):,} racks already standing" if loaded.existing else "",
+            f", {len(loaded.phases)} phases" if loaded.phases else "",
+        ]
+    )
     click.echo(
         f"{site}: valid: {len(loaded.halls)} halls, {len(loaded.rows)} rows, {positions:,} "
         f"positions, {len(loaded.devices)} power devices, {len(loaded.pods)} pods, "
-        f"{len(loaded.demand)} clusters, {len(warnings)} warnings"
+        f"{len(loaded.demand)} clusters{brownfield}, {len(warnings)} warnings"
     )
 
 

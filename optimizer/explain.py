@@ -76,12 +76,15 @@ def raise_if_trivially_infeasible(site: Site) -> None:
     index = Index(site)
     problems = []
     for c in site.demand:
-        if c.min_racks == 0:
+        needed = c.min_racks - index.existing_in_cluster.get(c.cluster, 0)
+        if needed <= 0:
             continue
         model = site.model_of(c)
-        fitting = [index.row[h, r] for _, h, r in index.by_cluster.get(c.cluster, [])]
-        positions = sum(r.positions for r in fitting)
-        if not fitting:
+        places = index.by_cluster.get(c.cluster, [])
+        q = site.phase_number(c.phase)  # v1.1: the minimum holds from the cluster's phase on
+        ready = [p for p in places if index.first_phase(p) <= q]
+        positions = sum(index.free_positions((h, r)) for _, h, r in ready)
+        if not places:
             where = " in a row that belongs to a pod" if c.colocate == "pod" else ""
             problems.append(
                 f"cluster {c.cluster} needs at least {c.min_racks} racks of {model.model} "
@@ -89,10 +92,21 @@ def raise_if_trivially_infeasible(site: Site) -> None:
                 f"{', liquid' if model.liquid_fraction > 0 else ''}) but the model fits no "
                 f"row{where}"
             )
-        elif positions + index.existing_in_cluster.get(c.cluster, 0) < c.min_racks:
+        elif positions < needed and len(ready) == len(places):
+            beside = (
+                f" beside the {c.min_racks - needed} already standing"
+                if needed < c.min_racks
+                else ""
+            )
             problems.append(
                 f"cluster {c.cluster} needs at least {c.min_racks} racks of {model.model} but "
-                f"only {positions} positions fit it"
+                f"only {positions} positions fit it{beside}"
+            )
+        elif positions < needed:
+            problems.append(
+                f"cluster {c.cluster} needs at least {c.min_racks} racks of {model.model} from "
+                f"phase {site.phases[q].phase} on, but the rows that exist by then have only "
+                f"{positions} free positions that fit it"
             )
     if problems:
         raise InfeasibleError("the site is infeasible: " + "; ".join(problems), problems)

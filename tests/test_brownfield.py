@@ -528,7 +528,7 @@ def test_init_brownfield_writes_a_site_that_validates_plans_and_checks(tmp_path)
     site = tmp_path / "mine"
     rackfit("init", "--brownfield", site)
     assert {"existing.csv", "phases.csv"} <= {p.name for p in site.iterdir()}
-    rackfit("validate", site)
+    assert "3 racks already standing, 2 phases, 0 warnings" in rackfit("validate", site).stdout
     rackfit("plan", site, "--out", tmp_path / "plan", "--quiet")
     rackfit("check", site, tmp_path / "plan")
     assert "--brownfield" in rackfit("init", "--help").stdout
@@ -592,3 +592,33 @@ def test_an_infeasible_minimum_counts_the_racks_already_standing():
         "at least 440 kW through A after B fails (with the racks already standing); its limit "
         "is 400 kW (capacity x derate)" in str(info.value)
     )
+
+
+def test_an_existing_rack_that_would_not_fit_is_a_warning_and_still_counts(tmp_path):
+    """A DGX B200 (57.2 kW, air) already stands in row A1 (45 kW per position): validate
+    warns and exits 0; the plan keeps it, counts its 57.2 kW and passes the verifier, which
+    does not re-check fit for racks already standing. (A GB200 there would make the site
+    infeasible: hall A has no liquid cooling for its 112.2 kW of liquid heat.)"""
+    site = small_copy(tmp_path)
+    (site / "existing.csv").write_text(EXISTING_HEADER + "A,A1,6,nvidia-dgx-b200,\n")
+    result = rackfit("validate", site)
+    assert "existing.csv, row 2, column model: existing rack at A/A1 position 6" in (result.stderr)
+    assert "would not fit the row" in result.stderr
+    rackfit("plan", site, "--out", tmp_path / "plan", "--quiet")
+    rackfit("check", site, tmp_path / "plan")
+    rows = pd.read_csv(tmp_path / "plan" / "rows.csv").set_index("row")
+    assert rows.loc["A1", "design_kw"] >= 57.2
+
+
+def test_a_minimum_before_its_rows_exist_is_infeasible_exit_3(tmp_path):
+    """Cluster c must have 2 racks from the first phase on, but its only row exists from p2:
+    exit 3 saying so (not an internal error)."""
+    from optimizer.errors import InfeasibleError
+
+    site = make_site(
+        rows=[row("H", "R1", positions=4, phase="p2")],
+        demand=[want("c", min_racks=2)],
+        phases=phases(("p1", None, 1), ("p2", None, 1)),
+    )
+    with pytest.raises(InfeasibleError, match="from phase p1 on, but the rows that exist by then"):
+        plan(site, strategy="plain")

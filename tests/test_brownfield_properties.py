@@ -152,3 +152,16 @@ def test_pruned_rows_hold_exactly_when_the_verifier_finds_no_power_violation(sit
     power_ok = not any(v.rule == "power" for v in verify(site, placements))
     assert holds == power_ok
     assert np.all(row_kw >= 0)
+
+
+@SOLVES
+@given(site=brownfield_sites(phased=False))
+def test_the_strategy_keeps_the_optimum_with_failover_ratings(site):
+    """Failover ratings alone keep the surrogate bound and heuristic (each power row has its
+    own limit); racks already standing send the site to HiGHS alone. Either way `auto`
+    finds plain HiGHS's optimum."""
+    site = site.with_updates(existing=())
+    plain = solved_or_skipped(site)
+    auto = plan(site, mip_gap=1e-9, marginal_values=False, time_limit_s=30)
+    assert auto.summary["objective"] == pytest.approx(plain.summary["objective"], abs=1e-6)
+    assert verify(site, auto.placements) == []

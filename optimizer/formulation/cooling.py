@@ -52,7 +52,10 @@ def add_cooling(m: pyo.ConcreteModel, index: Index) -> None:
         for q in range(index.last_phase)
         if site.cooling_capacity_in_phase_kw(hall, medium, q)
         < site.cooling_capacity_kw(hall, medium)
-        and any(standing(m, index, p, q) is not None for p in index.by_hall[hall])
+        and any(
+            index.model(p).heat_kw(medium) > 0 and standing(m, index, p, q) is not None
+            for p in index.by_hall[hall]
+        )
     ]
     m.COOLING_PHASES = pyo.Set(initialize=early, dimen=3, ordered=True)
 
