@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from optimizer.errors import Issue, RackfitError, SiteError
 from optimizer.loaders import load_site
 from optimizer.schema import Row, Site
+from optimizer.text import describe_error
 
 SCENARIO_COLUMNS = {
     "scenario": "name of the scenario (required, unique)",
@@ -140,12 +141,12 @@ def apply_scenario(
     try:
         return _apply_scenario(site, scenario, where, line)
     except ValidationError as exc:
-        from optimizer.loaders import _describe
-
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "scenario"
         column = {"grid_limit_kw": "grid_mw", "onsite_firm_kw": "onsite_mw"}.get(key, key)
-        raise SiteError(Issue(where, _describe(err), row=line or None, column=column)) from None
+        raise SiteError(
+            Issue(where, describe_error(err), row=line or None, column=column)
+        ) from None
 
 
 def run_scenario(site: Site, scenario: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from optimizer.layout import placements_from_counts
 from optimizer.schema import MEDIA, Site
 from optimizer.solve import Compiled
 from optimizer.tables import (
+    BINDING_UTILIZATION,
     CLUSTER_COLUMNS,
     COOLING_COLUMNS,
     GRID_COLUMNS,
@@ -29,7 +30,6 @@ from optimizer.tables import (
     ROW_COLUMNS,
 )
 
-BINDING_UTILIZATION = 0.999
 MARGINAL_SOURCE = "lp_relaxation_duals"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli import (
+from optimizer.cli_common import (
     handles_errors,
     mip_gap_option,
     strategy_option,

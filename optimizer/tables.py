@@ -13,6 +13,10 @@ import pandas as pd
 
 from optimizer.schema import Site
 
+# A limit binds when the plan uses at least this share of it (or no rack that could still come
+# fits in what is left): the one threshold of every table, the workbook and the pictures.
+BINDING_UTILIZATION = 0.999
+
 PLACEMENT_COLUMNS = ["hall", "row", "position", "cluster", "model"]
 CLUSTER_COLUMNS = [
     "cluster",

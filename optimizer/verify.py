@@ -27,6 +27,19 @@ from typing import Literal, TypeVar
 import numpy as np
 import pandas as pd
 
+from optimizer.rules import (
+    ABS_TOL,
+    REL_TOL,
+    ClusterData,
+    PowerIncidence,
+    cluster_data,
+    cooling_capacity,
+    exceeds,
+    overhead_at_design,
+    power_incidence,
+    rack_fit_problems,
+    row_shares,
+)
 from optimizer.schema import Site
 
 K = TypeVar("K", bound=Hashable)
@@ -46,8 +59,6 @@ RULES: tuple[str, ...] = (
 )
 
 #: A load is a violation only when it exceeds `limit + REL_TOL * |limit| + ABS_TOL`.
-REL_TOL = 1e-6
-ABS_TOL = 1e-6
 
 _PLACEMENT_COLUMNS = ("hall", "row", "position", "cluster", "model")
 
@@ -74,11 +85,6 @@ class Violation:
         return self.message
 
 
-def exceeds(load: float, limit: float) -> bool:
-    """True when `load` is over `limit` by more than float noise."""
-    return bool(load > limit + REL_TOL * abs(limit) + ABS_TOL)
-
-
 def _exceeds_array(load: np.ndarray, limit: np.ndarray) -> np.ndarray:
     return np.asarray(load > limit + REL_TOL * np.abs(limit) + ABS_TOL)
 
@@ -94,120 +100,6 @@ def _kw(x: float) -> str:
 # -- raw-field derivations (independent of Site's helper methods) ---------------------------
 
 
-def _device_path(parent_of: dict[str, str | None], device: str, origin: str) -> list[str]:
-    """`device` and all its ancestors, walking `parent` links from the raw device table."""
-    if device not in parent_of:
-        raise ValueError(f"{origin}: device {device!r} is not in the site's devices")
-    out: list[str] = []
-    seen: set[str] = set()
-    current: str | None = device
-    while current is not None and current not in seen:
-        if current not in parent_of:
-            raise ValueError(f"{origin}: parent device {current!r} is not in the site's devices")
-        seen.add(current)
-        out.append(current)
-        current = parent_of[current]
-    return out
-
-
-@dataclass(frozen=True)
-class _PowerIncidence:
-    """The site's power geometry as arrays, shared by the verifier and the baseline.
-
-    Devices are indexed in `site.devices` order. `path_a[r]` / `path_b[r]` are the device
-    indices on the paths of row r's feeds (`path_b[r]` is empty for a single-fed row);
-    `dual[r]` says whether the row has a second feed. `limit_kw[d] = capacity_kw * derate`.
-    """
-
-    device_ids: tuple[str, ...]
-    limit_kw: np.ndarray
-    path_a: tuple[np.ndarray, ...]
-    path_b: tuple[np.ndarray, ...]
-    dual: np.ndarray
-
-    @property
-    def on_some_path(self) -> np.ndarray:
-        """Sorted indices of the devices that lie on the path of some row."""
-        parts = [p for p in self.path_a + self.path_b if p.size]
-        if not parts:
-            return np.zeros(0, dtype=np.int64)
-        return np.unique(np.concatenate(parts))
-
-
-def _power_incidence(site: Site) -> _PowerIncidence:
-    parent_of: dict[str, str | None] = {}
-    for d in site.devices:
-        parent_of[d.device] = d.parent if d.parent else None
-    index = {d.device: i for i, d in enumerate(site.devices)}
-    path_a: list[np.ndarray] = []
-    path_b: list[np.ndarray] = []
-    dual: list[bool] = []
-    for row in site.rows:
-        origin = f"row {row.hall}/{row.row}"
-        a = _device_path(parent_of, row.feed_a, origin)
-        path_a.append(np.array(sorted(index[x] for x in a), dtype=np.int64))
-        if row.feed_b:
-            b = _device_path(parent_of, row.feed_b, origin)
-            path_b.append(np.array(sorted(index[x] for x in b), dtype=np.int64))
-            dual.append(True)
-        else:
-            path_b.append(np.zeros(0, dtype=np.int64))
-            dual.append(False)
-    return _PowerIncidence(
-        device_ids=tuple(d.device for d in site.devices),
-        limit_kw=np.array([d.capacity_kw * d.derate for d in site.devices], dtype=float),
-        path_a=tuple(path_a),
-        path_b=tuple(path_b),
-        dual=np.array(dual, dtype=bool),
-    )
-
-
-def _rack_fit_problems(
-    row_max_kw: float | None,
-    row_max_kg: float | None,
-    row_liquid: bool,
-    design_kw: float,
-    weight_kg: float,
-    liquid_fraction: float,
-    strict: bool = False,
-) -> list[tuple[str, float, float]]:
-    """Contract §2 for one (row, rack model): a list of (what, load, limit) that fail.
-    `strict` compares exactly; otherwise float noise (see `exceeds`) is allowed."""
-
-    def over(load: float, limit: float) -> bool:
-        return load > limit if strict else exceeds(load, limit)
-
-    out: list[tuple[str, float, float]] = []
-    if row_max_kw is not None and over(design_kw, row_max_kw):
-        out.append(("kw", design_kw, row_max_kw))
-    if row_max_kg is not None and over(weight_kg, row_max_kg):
-        out.append(("kg", weight_kg, row_max_kg))
-    if liquid_fraction > 0 and not row_liquid:
-        out.append(("liquid", liquid_fraction, 0.0))
-    return out
-
-
-def _overhead_at_design(site: Site) -> tuple[float, float]:
-    """(air, liquid) overhead per kW of heat at `design_temp_c`: linear between the points
-    of overhead.csv and flat beyond them; `pue - 1` for both media without overhead.csv."""
-    if not site.overhead:
-        return (site.pue - 1.0, site.pue - 1.0)
-    pts = sorted(site.overhead, key=lambda p: p.temp_c)
-    temps = np.array([p.temp_c for p in pts], dtype=float)
-    air = float(np.interp(site.design_temp_c, temps, [p.air_overhead for p in pts]))
-    liquid = float(np.interp(site.design_temp_c, temps, [p.liquid_overhead for p in pts]))
-    return (air, liquid)
-
-
-def _cooling_capacity(site: Site) -> dict[tuple[str, str], float]:
-    """(hall, medium) -> sum over the hall's lines of (units - spares) * unit_kw."""
-    cap: dict[tuple[str, str], float] = {}
-    for line in site.cooling:
-        key = (line.hall, line.medium)
-        cap[key] = cap.get(key, 0.0) + max(line.units - line.spares, 0) * line.unit_kw
-    return cap
-
-
 # -- power loads --------------------------------------------------------------------------
 
 
@@ -218,31 +110,7 @@ class _Loads:
     worst_failure: np.ndarray  # (D,) index of the failed device giving worst_kw, -1 = normal
 
 
-def _row_shares(
-    path_a: np.ndarray, path_b: np.ndarray, dual: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Contract §6 for one row, per kW of rack: `(devices, normal, shift)`.
-
-    `devices`: the device indices on the row's paths (sorted); `normal[i]`: the share that
-    device `devices[i]` carries in normal operation (1/2 on one path of a dual-fed row, 1 on
-    both paths or on the one path of a single-fed row); `shift[i, j]`: how that share changes
-    when device `devices[j]` fails (the row moves to its other path, or goes dark).
-    """
-    devices = np.union1d(path_a, path_b)
-    in_a = np.isin(devices, path_a).astype(float)
-    in_b = np.isin(devices, path_b).astype(float)
-    after = np.zeros((devices.size, devices.size))  # [x, d]: share on d when x fails
-    if dual:
-        normal = 0.5 * in_a + 0.5 * in_b
-        after[(in_a > 0) & (in_b == 0)] = in_b  # x on A only: the rack moves to B
-        after[(in_b > 0) & (in_a == 0)] = in_a  # x on B only: the rack moves to A
-        # x on both paths: the rack is dark, a row of zeros
-    else:
-        normal = in_a  # every failure on the one path darkens the rack
-    return devices, normal, after.T - normal[:, None]
-
-
-def _device_loads(inc: _PowerIncidence, row_kw: np.ndarray) -> _Loads:
+def _device_loads(inc: PowerIncidence, row_kw: np.ndarray) -> _Loads:
     """Normal and worst N-1 load of every device, given the design kW standing in each row.
 
     A failure of `x` changes the load of `d` only if some loaded row has both on its paths,
@@ -258,7 +126,7 @@ def _device_loads(inc: _PowerIncidence, row_kw: np.ndarray) -> _Loads:
     ds: list[np.ndarray] = []
     deltas: list[np.ndarray] = []
     for r in np.flatnonzero(row_kw > 0):
-        devices, share, shift = _row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
+        devices, share, shift = row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
         kw = float(row_kw[r])
         normal[devices] += kw * share
         m = devices.size
@@ -377,30 +245,6 @@ def _read_placements(site: Site, placements: pd.DataFrame) -> tuple[list[Violati
     return out, counts
 
 
-@dataclass(frozen=True)
-class _ClusterData:
-    """Per cluster (demand.csv order): its rack model's raw fields."""
-
-    design_kw: np.ndarray
-    weight_kg: np.ndarray
-    liquid_fraction: np.ndarray
-    ports: np.ndarray
-
-
-def _cluster_data(site: Site) -> _ClusterData:
-    models = {m.model: m for m in site.models}
-    for c in site.demand:
-        if c.model not in models:
-            raise ValueError(f"cluster {c.cluster!r}: model {c.model!r} is not in the site")
-    ms = [models[c.model] for c in site.demand]
-    return _ClusterData(
-        design_kw=np.array([m.design_kw for m in ms], dtype=float),
-        weight_kg=np.array([m.weight_kg for m in ms], dtype=float),
-        liquid_fraction=np.array([m.liquid_fraction for m in ms], dtype=float),
-        ports=np.array([m.ports for m in ms], dtype=float),
-    )
-
-
 # -- the checks -------------------------------------------------------------------------------
 
 
@@ -423,12 +267,12 @@ def _check_space(site: Site, counts: _Counts) -> list[Violation]:
     return out
 
 
-def _check_fit(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+def _check_fit(site: Site, counts: _Counts, cd: ClusterData) -> list[Violation]:
     out = []
     for r, c in zip(counts.row_idx, counts.cluster_idx, strict=True):
         row, cluster = site.rows[r], site.demand[c]
         where = f"{row.hall}/{row.row}"
-        problems = _rack_fit_problems(
+        problems = rack_fit_problems(
             row.max_rack_kw,
             row.max_rack_kg,
             row.liquid,
@@ -543,7 +387,7 @@ def _check_colocation(site: Site, counts: _Counts) -> list[Violation]:
     return out
 
 
-def _heat_by_hall(site: Site, counts: _Counts, cd: _ClusterData) -> dict[tuple[str, str], float]:
+def _heat_by_hall(site: Site, counts: _Counts, cd: ClusterData) -> dict[tuple[str, str], float]:
     heat: dict[tuple[str, str], float] = {}
     for r, c, n in zip(counts.row_idx, counts.cluster_idx, counts.racks, strict=True):
         hall = site.rows[r].hall
@@ -554,9 +398,9 @@ def _heat_by_hall(site: Site, counts: _Counts, cd: _ClusterData) -> dict[tuple[s
     return heat
 
 
-def _check_cooling(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+def _check_cooling(site: Site, counts: _Counts, cd: ClusterData) -> list[Violation]:
     heat = _heat_by_hall(site, counts, cd)
-    cap = _cooling_capacity(site)
+    cap = cooling_capacity(site)
     halls = list(dict.fromkeys(r.hall for r in site.rows))
     out = []
     for hall in halls:
@@ -577,7 +421,7 @@ def _check_cooling(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violat
     return out
 
 
-def _check_network(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+def _check_network(site: Site, counts: _Counts, cd: ClusterData) -> list[Violation]:
     used: dict[str, float] = {}
     for r, c, n in zip(counts.row_idx, counts.cluster_idx, counts.racks, strict=True):
         pod = site.rows[r].pod
@@ -601,7 +445,7 @@ def _check_network(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violat
     return out
 
 
-def _row_kw(site: Site, counts: _Counts, cd: _ClusterData) -> np.ndarray:
+def _row_kw(site: Site, counts: _Counts, cd: ClusterData) -> np.ndarray:
     return np.bincount(
         counts.row_idx,
         weights=counts.racks * cd.design_kw[counts.cluster_idx],
@@ -609,8 +453,8 @@ def _row_kw(site: Site, counts: _Counts, cd: _ClusterData) -> np.ndarray:
     ).astype(float)
 
 
-def _check_power(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
-    inc = _power_incidence(site)
+def _check_power(site: Site, counts: _Counts, cd: ClusterData) -> list[Violation]:
+    inc = power_incidence(site)
     loads = _device_loads(inc, _row_kw(site, counts, cd))
     over_normal = _exceeds_array(loads.normal_kw, inc.limit_kw)
     over_worst = _exceeds_array(loads.worst_kw, inc.limit_kw) & (loads.worst_failure >= 0)
@@ -647,11 +491,11 @@ def _check_power(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violatio
 def grid_kw(site: Site, placements: pd.DataFrame) -> float:
     """The plan's draw from the grid at `design_temp_c`: IT + cooling overhead + fixed."""
     _, counts = _read_placements(site, placements)
-    return _grid_kw(site, counts, _cluster_data(site))
+    return _grid_kw(site, counts, cluster_data(site))
 
 
-def _grid_kw(site: Site, counts: _Counts, cd: _ClusterData) -> float:
-    air_oh, liquid_oh = _overhead_at_design(site)
+def _grid_kw(site: Site, counts: _Counts, cd: ClusterData) -> float:
+    air_oh, liquid_oh = overhead_at_design(site)
     c, n = counts.cluster_idx, counts.racks
     it = float(np.sum(n * cd.design_kw[c]))
     liquid = float(np.sum(n * cd.design_kw[c] * cd.liquid_fraction[c]))
@@ -659,7 +503,7 @@ def _grid_kw(site: Site, counts: _Counts, cd: _ClusterData) -> float:
     return it + air * air_oh + liquid * liquid_oh + site.fixed_overhead_kw
 
 
-def _check_grid(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+def _check_grid(site: Site, counts: _Counts, cd: ClusterData) -> list[Violation]:
     load = _grid_kw(site, counts, cd)
     limit = site.grid_limit_kw + site.onsite_firm_kw
     if not exceeds(load, limit):
@@ -693,7 +537,7 @@ def verify(site: Site, placements: pd.DataFrame) -> list[Violation]:
     when that is more than its normal load.
     """
     out, counts = _read_placements(site, placements)
-    cd = _cluster_data(site)
+    cd = cluster_data(site)
     placed = np.bincount(counts.cluster_idx, weights=counts.racks, minlength=len(site.demand))
     out += _check_space(site, counts)
     out += _check_fit(site, counts, cd)
@@ -714,8 +558,8 @@ def power_loads(site: Site, placements: pd.DataFrame) -> pd.DataFrame:
     operation). Lines of `placements` that name an unknown row or cluster are ignored.
     """
     _, counts = _read_placements(site, placements)
-    inc = _power_incidence(site)
-    loads = _device_loads(inc, _row_kw(site, counts, _cluster_data(site)))
+    inc = power_incidence(site)
+    loads = _device_loads(inc, _row_kw(site, counts, cluster_data(site)))
     failure = [inc.device_ids[x] if x >= 0 else None for x in loads.worst_failure]
     return pd.DataFrame(
         {
