@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from optimizer.errors import Issue, RackfitError, SiteError
 from optimizer.loaders import load_site
 from optimizer.schema import Row, Site
+from optimizer.status import Status
 from optimizer.text import describe_error
 
 SCENARIO_COLUMNS = {
@@ -168,10 +169,12 @@ def run_scenario(site: Site, scenario: dict[str, str], options: dict[str, Any]) 
             message="",
         )
     except RackfitError as exc:
-        status = {3: "infeasible", 4: "no_plan", 2: "bad_input"}.get(exc.exit_code, "error")
+        status = {3: Status.INFEASIBLE, 4: Status.NO_PLAN, 2: Status.BAD_INPUT}.get(
+            exc.exit_code, Status.ERROR
+        )
         row.update(status=status, message=str(exc).splitlines()[0])
     except Exception as exc:  # noqa: BLE001 - one scenario's bug must not stop the batch
-        row.update(status="error", message=f"{type(exc).__name__}: {exc}")
+        row.update(status=Status.ERROR, message=f"{type(exc).__name__}: {exc}")
     row["solve_s"] = round(time.perf_counter() - began, 3)
     return row
 

@@ -19,6 +19,7 @@ from optimizer.cli_common import (
     solve_options,
 )
 from optimizer.errors import UsageError
+from optimizer.status import Status
 from optimizer.studies_cli import batch, sweep
 
 
@@ -137,7 +138,7 @@ def plan(
     write_began = time.perf_counter()
     write_plan(result, out)
     on_stage("write", time.perf_counter() - write_began)
-    if result.status == "time_limit":
+    if result.status == Status.TIME_LIMIT:
         gap = result.summary.get("mip_gap")
         echo_warning(
             f"the time limit stopped the solver: the plan is feasible and verified but only "

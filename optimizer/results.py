@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from optimizer import verify
-from optimizer.formulation import Index, Place
+from optimizer.formulation import BuiltModel, Family, Index, Place
 from optimizer.layout import placements_from_counts
 from optimizer.schema import MEDIA, Site
 from optimizer.solve import Compiled
@@ -44,62 +43,55 @@ class RowState:
     tight: np.ndarray
 
 
-def racks_by_place(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> dict[Place, int]:
+def racks_by_place(built: BuiltModel, model: Compiled, x: np.ndarray) -> dict[Place, int]:
     """(cluster, hall, row) -> racks placed, from a column vector."""
-    out = {}
-    for p in m.PLACES:
-        k = model.column_of[id(m.racks[p])]
-        out[p] = int(round(x[k]))
-    return out
+    return {
+        p: int(round(x[k]))
+        for p, k in zip(built.index.places, model.place_column, strict=True)
+        if k >= 0
+    }
 
 
-def _row_labels(m: pyo.ConcreteModel, model: Compiled) -> tuple[list[str], list[str]]:
-    labels, families = [], []
-    limits = m.power_limits
-    for con in model.constraints:
-        parent = con.parent_component().name
-        key = con.index()
-        if parent == "power":
-            labels.append(f"power {limits[key].label}")
-        elif parent == "space":
-            labels.append(f"space {key[0]}/{key[1]}")
-        elif parent == "cooling":
-            labels.append(f"cooling {key[0]} {key[1]}")
-        elif parent == "network":
-            labels.append(f"ports {key}")
-        elif parent == "grid":
-            labels.append("grid")
-        elif parent == "demand":
-            labels.append(f"max_racks {key}")
-        elif parent.startswith("colocation"):
-            labels.append(f"colocation {key if not isinstance(key, tuple) else key[0]}")
-        else:
-            labels.append(parent)
-        families.append(parent)
-    return labels, families
+def _row_label(built: BuiltModel, family: str, key: Any) -> str:
+    """A row as a person names it: `power UPS-A (UPS-B fails)`, `space H1/R3`, `grid`."""
+    if family == Family.POWER:
+        return f"power {built.power_limits[key].label}"
+    if family == Family.SPACE:
+        return f"space {key[0]}/{key[1]}"
+    if family == Family.COOLING:
+        return f"cooling {key[0]} {key[1]}"
+    if family == Family.NETWORK:
+        return f"ports {key}"
+    if family == Family.GRID:
+        return "grid"
+    if family == Family.DEMAND:
+        return f"max_racks {key}"
+    if family in (Family.COLOCATION_LINK, Family.COLOCATION_ONE):
+        return f"colocation {key if not isinstance(key, tuple) else key[0]}"
+    return str(family)
 
 
-def growable_columns(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> np.ndarray:
+def growable_columns(built: BuiltModel, model: Compiled, x: np.ndarray) -> np.ndarray:
     """Rack columns that could take one more rack as far as their own bound and their
     cluster's max_racks go (so a limit is judged only by racks that could still come)."""
-    index: Index = m.index
+    index = built.index
+    pairs = [(p, k) for p, k in zip(index.places, model.place_column, strict=True) if k >= 0]
     placed: Counter[str] = Counter()
-    for p in m.PLACES:
-        placed[p[0]] += int(round(x[model.column_of[id(m.racks[p])]]))
+    for p, k in pairs:
+        placed[p[0]] += int(round(x[k]))
     grow = np.zeros(model.shape[1], dtype=bool)
-    for p in m.PLACES:
+    for p, k in pairs:
         cap = index.cluster[p[0]].max_racks
-        k = model.column_of[id(m.racks[p])]
         grow[k] = x[k] < model.col_upper[k] - 0.5 and (cap is None or placed[p[0]] < cap)
     return grow
 
 
-def row_state(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> RowState:
+def row_state(built: BuiltModel, model: Compiled, x: np.ndarray) -> RowState:
     """A row binds when no rack that could still come fits in its headroom."""
     activity = model.A @ x
     slack = model.row_upper - activity
     a = model.A.tocsr()
-    grow = growable_columns(m, model, x)
+    grow = growable_columns(built, model, x)
     smallest = np.full(a.shape[0], np.inf)
     for k in range(a.shape[0]):
         cols = a.indices[a.indptr[k] : a.indptr[k + 1]]
@@ -108,12 +100,13 @@ def row_state(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> RowState:
         if pos.size:
             smallest[k] = pos.min()
     tight = np.isfinite(model.row_upper) & (slack < smallest - 1e-7)
-    labels, families = _row_labels(m, model)
-    return RowState(labels, families, slack, tight)
+    labels = [
+        _row_label(built, f, key) for f, key in zip(model.row_family, model.row_key, strict=True)
+    ]
+    return RowState(labels, list(model.row_family), slack, tight)
 
 
 def _limited_by(
-    m: pyo.ConcreteModel,
     index: Index,
     model: Compiled,
     x: np.ndarray,
@@ -123,6 +116,7 @@ def _limited_by(
     """Per cluster, the limits that stop it from getting one more rack anywhere."""
     site = index.site
     a = model.A.tocsc()
+    column = dict(zip(index.places, model.place_column.tolist(), strict=True))
     out: dict[str, str] = {}
     for cluster in site.demand:
         c = cluster.cluster
@@ -135,7 +129,9 @@ def _limited_by(
             continue
         reasons: Counter[str] = Counter()
         for p in places:
-            k = model.column_of[id(m.racks[p])]
+            k = column[p]
+            if k < 0:  # in no row and not in the objective: nothing limits it
+                continue
             if x[k] >= model.col_upper[k] - 0.5:
                 reasons[f"space {p[1]}/{p[2]}"] += 1
                 continue
@@ -161,9 +157,8 @@ def _duals_by(
     out: dict[Any, float] = defaultdict(float)
     if duals is None:
         return out
-    for k, con in enumerate(model.constraints):
-        if con.parent_component().name == family:
-            out[con.index()] += float(duals[k])
+    for k in model.rows_of(family):
+        out[model.row_key[k]] += float(duals[k])
     return out
 
 
@@ -172,21 +167,21 @@ def _round(value: float, digits: int = 6) -> float:
 
 
 def build_tables(
-    m: pyo.ConcreteModel, model: Compiled, x: np.ndarray, duals: np.ndarray | None
+    built: BuiltModel, model: Compiled, x: np.ndarray, duals: np.ndarray | None
 ) -> dict[str, pd.DataFrame]:
     """Every result table of a solved model."""
-    index: Index = m.index
+    index = built.index
     site = index.site
-    racks = racks_by_place(m, model, x)
+    racks = racks_by_place(built, model, x)
     placements = placements_from_counts(site, racks)
-    state = row_state(m, model, x)
+    state = row_state(built, model, x)
     placed = Counter[str]()
     for (c, _, _), n in racks.items():
         placed[c] += n
     return {
         "placements": placements,
-        "clusters": _clusters_table(site, placed, _limited_by(m, index, model, x, state, placed)),
-        "power": _power_table(m, site, placements, model, state, duals),
+        "clusters": _clusters_table(site, placed, _limited_by(index, model, x, state, placed)),
+        "power": _power_table(built, placements, model, state, duals),
         "cooling": _cooling_table(index, racks, model, duals, state),
         "pods": _pods_table(index, racks, model, duals, state),
         "rows": _rows_table(index, racks, model, duals),
@@ -218,27 +213,24 @@ def _clusters_table(site: Site, placed: Counter[str], limited: dict[str, str]) -
 
 
 def _power_table(
-    m: pyo.ConcreteModel,
-    site: Site,
+    built: BuiltModel,
     placements: pd.DataFrame,
     model: Compiled,
     state: RowState,
     duals: np.ndarray | None,
 ) -> pd.DataFrame:
+    site = built.index.site
     by_device = {
         str(r["device"]): r for r in verify.power_loads(site, placements).to_dict("records")
     }
     marginal: dict[str, float] = defaultdict(float)
     binding_rows: set[str] = set()
-    if len(m.POWER):
-        for k, con in enumerate(model.constraints):
-            if con.parent_component().name != "power":
-                continue
-            limit = m.power_limits[con.index()]
-            if duals is not None:
-                marginal[limit.device] += float(duals[k])
-            if state.tight[k]:
-                binding_rows.update((limit.device, *limit.twins))
+    for k in model.rows_of(Family.POWER):
+        limit = built.power_limits[model.row_key[k]]
+        if duals is not None:
+            marginal[limit.device] += float(duals[k])
+        if state.tight[k]:
+            binding_rows.update((limit.device, *limit.twins))
     lines = []
     for d in site.devices:
         limit = d.usable_kw
@@ -273,11 +265,7 @@ def _utilization(load: float, limit: float) -> float:
 
 def _tight_by(model: Compiled, state: RowState, family: str) -> dict[Any, bool]:
     """Constraint index -> does its row bind (the same rule for every family)."""
-    return {
-        con.index(): bool(state.tight[k])
-        for k, con in enumerate(model.constraints)
-        if con is not None and state.families[k] == family
-    }
+    return {model.row_key[k]: bool(state.tight[k]) for k in model.rows_of(family)}
 
 
 def _cooling_table(
@@ -288,8 +276,8 @@ def _cooling_table(
     state: RowState,
 ) -> pd.DataFrame:
     site = index.site
-    dual = _duals_by(model, duals, "cooling")
-    tight = _tight_by(model, state, "cooling")
+    dual = _duals_by(model, duals, Family.COOLING)
+    tight = _tight_by(model, state, Family.COOLING)
     lines = []
     for hall in site.halls:
         for medium in MEDIA:
@@ -324,8 +312,8 @@ def _pods_table(
     state: RowState,
 ) -> pd.DataFrame:
     site = index.site
-    dual = _duals_by(model, duals, "network")
-    tight = _tight_by(model, state, "network")
+    dual = _duals_by(model, duals, Family.NETWORK)
+    tight = _tight_by(model, state, Family.NETWORK)
     used: Counter[str] = Counter()
     for p, n in racks.items():
         pod = index.row[p[1], p[2]].pod
@@ -351,7 +339,7 @@ def _rows_table(
     index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None
 ) -> pd.DataFrame:
     site = index.site
-    dual = _duals_by(model, duals, "space")
+    dual = _duals_by(model, duals, Family.SPACE)
     count: Counter[tuple[str, str]] = Counter()
     kw: dict[tuple[str, str], float] = defaultdict(float)
     for p, n in racks.items():
@@ -393,9 +381,9 @@ def _grid_table(
     liquid = sum(index.model(p).heat_kw("liquid") * n for p, n in racks.items()) * liquid_oh
     total = it + air + liquid + site.fixed_overhead_kw
     limit = site.supply_limit_kw
-    grid_rows = [k for k, f in enumerate(state.families) if f == "grid"]
-    tight = bool(grid_rows and state.tight[grid_rows[0]])
-    dual = sum(_duals_by(model, duals, "grid").values())
+    grid_rows = model.rows_of(Family.GRID)
+    tight = bool(grid_rows.size and state.tight[grid_rows[0]])
+    dual = sum(_duals_by(model, duals, Family.GRID).values())
     line = [
         _round(it),
         _round(air),

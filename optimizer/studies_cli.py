@@ -13,6 +13,7 @@ from optimizer.cli_common import (
     threads_option,
     time_limit_option,
 )
+from optimizer.status import Status
 
 
 @click.command()
@@ -112,7 +113,7 @@ def sweep(
     ]
     click.echo(shown.to_string(index=False))
     click.echo(f"written to {out}")
-    if (frame["status"] == "time_limit").any():
+    if (frame["status"] == Status.TIME_LIMIT).any():
         click.echo("warning: some points stopped at the time limit (see mip_gap)", err=True)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from optimizer.schema import Site
+from optimizer.status import Status
 
 # A limit binds when the plan uses at least this share of it (or no rack that could still come
 # fits in what is left): the one threshold of every table, the workbook and the pictures.
@@ -83,7 +84,7 @@ GRID_COLUMNS = [
 ]
 
 # Plan statuses (contract: summary.json `status`).
-OPTIMAL, TIME_LIMIT, INFEASIBLE = "optimal", "time_limit", "infeasible"
+OPTIMAL, TIME_LIMIT, INFEASIBLE = Status.OPTIMAL, Status.TIME_LIMIT, Status.INFEASIBLE
 
 
 @dataclass(frozen=True)

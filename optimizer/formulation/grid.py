@@ -10,9 +10,8 @@ from optimizer.formulation.index import Index
 def add_grid(m: pyo.ConcreteModel, index: Index) -> None:
     """Σ (design_kw + air heat · air overhead + liquid heat · liquid overhead) · racks
     + fixed_overhead_kw ≤ grid_limit_kw + onsite_firm_kw, overheads at design_temp_c.
-    The supply is a mutable parameter so sweeps can change it without rebuilding."""
+    Sweeps change the compiled row's bound (`Solver.set_row_upper`), not this model."""
     site = index.site
-    m.supply_kw = pyo.Param(initialize=site.supply_limit_kw, mutable=True)
     per_rack_kw = {p: site.grid_kw_per_rack(index.model(p)) for p in index.places}
     draw_kw = pyo.quicksum(per_rack_kw[p] * m.racks[p] for p in index.places if per_rack_kw[p])
-    m.grid = pyo.Constraint(expr=draw_kw + site.fixed_overhead_kw <= m.supply_kw)
+    m.grid = pyo.Constraint(expr=draw_kw + site.fixed_overhead_kw <= site.supply_limit_kw)
