@@ -26,8 +26,8 @@ def shorten(text: str, limit: int = SHORT) -> str:
 def cell_text(value: Any) -> str:
     """One cell as the text a CSV would hold. Whole floats lose their `.0`, so a workbook's
     8.0 and a CSV's 8 read the same; other floats keep their shortest exact form."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""  # an empty cell (pandas reads it as NaN)
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
@@ -86,7 +87,7 @@ def _read_placements_sheet(path: Path) -> pd.DataFrame:
 
 def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:
     raw = raw.rename(columns=lambda c: str(c).strip())
-    text = raw.map(cell_text) if len(raw.columns) else raw
+    text = raw.map(_cell) if len(raw.columns) else raw
     # Columns without a header and without values (stray commas, formatted empty cells).
     text = text[[c for c in text.columns if not (_unnamed(c) and not text[c].any())]]
     issues = [
@@ -121,6 +122,11 @@ def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:
     out = text.reset_index(drop=True).astype(str)
     out["position"] = pd.Series(positions, dtype="int64")
     return out
+
+
+def _cell(value: Any) -> str:
+    """A cell pandas read, as text: its missing values (NaN, None) are empty cells."""
+    return "" if pd.isna(value) else cell_text(value)
 
 
 def _unnamed(column: str) -> bool:

@@ -14,4 +14,10 @@ def add_grid(m: pyo.ConcreteModel, index: Index) -> None:
     site = index.site
     per_rack_kw = {p: site.grid_kw_per_rack(index.model(p)) for p in index.places}
     draw_kw = pyo.quicksum(per_rack_kw[p] * m.racks[p] for p in index.places if per_rack_kw[p])
+    if not any(per_rack_kw.values()):  # no rack draws: only the fixed overhead is left
+        feasible = site.fixed_overhead_kw <= site.supply_limit_kw
+        m.grid = pyo.Constraint(
+            rule=pyo.Constraint.Feasible if feasible else pyo.Constraint.Infeasible
+        )
+        return
     m.grid = pyo.Constraint(expr=draw_kw + site.fixed_overhead_kw <= site.supply_limit_kw)
