@@ -1,8 +1,8 @@
 """The contract's rules as plain arithmetic on a `Site`'s raw fields: device paths and the
-power geometry of every row (§6), what fits a row (§2), cooling capacity (§4), overhead at the
-design temperature (§7), the float tolerance. The independent verifier and first fit both use
-them; this module imports only the schema (never the formulation), so the verifier stays a
-second opinion on the model."""
+power geometry of every row (§6, with v1.1's failover ratings), what fits a row (§2), cooling
+capacity per phase (§4), overhead at the design temperature (§7), the float tolerance. The
+independent verifier, first fit and the stranded-capacity table use them; this module imports
+only the schema (never the formulation), so the verifier stays a second opinion on the model."""
 
 from __future__ import annotations
 
@@ -51,6 +51,12 @@ class PowerIncidence:
     path_a: tuple[np.ndarray, ...]
     path_b: tuple[np.ndarray, ...]
     dual: np.ndarray
+    # v1.1: the limit after a single failure (failover_kw, else capacity_kw * derate)
+    failover_kw: np.ndarray | None = None
+
+    @property
+    def failover_limit_kw(self) -> np.ndarray:
+        return self.limit_kw if self.failover_kw is None else self.failover_kw
 
     @property
     def on_some_path(self) -> np.ndarray:
@@ -86,6 +92,13 @@ def power_incidence(site: Site) -> PowerIncidence:
         path_a=tuple(path_a),
         path_b=tuple(path_b),
         dual=np.array(dual, dtype=bool),
+        failover_kw=np.array(
+            [
+                d.capacity_kw * d.derate if d.failover_kw is None else d.failover_kw
+                for d in site.devices
+            ],
+            dtype=float,
+        ),
     )
 
 
@@ -126,10 +139,14 @@ def overhead_at_design(site: Site) -> tuple[float, float]:
     return (air, liquid)
 
 
-def cooling_capacity(site: Site) -> dict[tuple[str, str], float]:
-    """(hall, medium) -> sum over the hall's lines of (units - spares) * unit_kw."""
+def cooling_capacity(site: Site, phase: int | None = None) -> dict[tuple[str, str], float]:
+    """(hall, medium) -> sum over the hall's lines of (units - spares) * unit_kw; with
+    `phase` (v1.1), over the lines serving in that phase (0-based, phases.csv order)."""
     cap: dict[tuple[str, str], float] = {}
+    ids = [p.phase for p in site.phases]
     for line in site.cooling:
+        if phase is not None and line.phase and ids.index(line.phase) > phase:
+            continue
         key = (line.hall, line.medium)
         cap[key] = cap.get(key, 0.0) + max(line.units - line.spares, 0) * line.unit_kw
     return cap
@@ -161,12 +178,17 @@ def row_shares(
 
 @dataclass(frozen=True)
 class ClusterData:
-    """Per cluster (demand.csv order): its rack model's raw fields."""
+    """Per rack kind: its rack model's raw fields. `cluster_data` gives one kind per cluster
+    (demand.csv order); `_read_lines` adds one per (model, cluster) of the existing racks
+    (v1.1), with `cluster` (index into demand, -1 = none), `existing` and `label`."""
 
     design_kw: np.ndarray
     weight_kg: np.ndarray
     liquid_fraction: np.ndarray
     ports: np.ndarray
+    cluster: np.ndarray | None = None
+    existing: np.ndarray | None = None
+    label: tuple[str, ...] = ()
 
 
 def cluster_data(site: Site) -> ClusterData:

@@ -98,6 +98,12 @@ class Compiled:
 
         return [name(f, k) for f, k in zip(self.row_family, self.row_key, strict=True)]
 
+    @property
+    def stand_column(self) -> np.ndarray:
+        """A phased built model's column of each earlier-phase count, in
+        `BuiltModel.place_phases` order (-1: no column)."""
+        return self.var_columns.get("stand", np.zeros(0, dtype=np.int64))
+
     def rows_of(self, family: str) -> np.ndarray:
         """Indices of the rows of one family."""
         return np.array([k for k, f in enumerate(self.row_family) if f == family], dtype=int)

@@ -39,13 +39,17 @@ class Family(StrEnum):
     name). Adding a family: see docs/architecture.md."""
 
     SPACE = "space"  # §1, space.py
+    PHASE_STAYS = "phase_stays"  # v1.1, space.py: racks standing in a phase stand later too
     DEMAND = "demand"  # §3, demand.py: min_racks / max_racks
+    DEMAND_PHASE = "demand_phase"  # v1.1, demand.py: min_racks from the cluster's phase on
     COLOCATION_LINK = "colocation_link"  # §3, demand.py: racks only in the chosen group
     COLOCATION_ONE = "colocation_one"  # §3, demand.py: at most one group
-    COOLING = "cooling"  # §4, cooling.py
+    COOLING = "cooling"  # §4, cooling.py (the last phase)
+    COOLING_PHASE = "cooling_phase"  # v1.1, cooling.py: an earlier phase's lines
     NETWORK = "network"  # §5, network.py
     POWER = "power"  # §6, power.py: normal and N-1
-    GRID = "grid"  # §7, grid.py
+    GRID = "grid"  # §7, grid.py (the last phase)
+    GRID_PHASE = "grid_phase"  # v1.1, grid.py: an earlier phase's supply
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,12 @@ class BuiltModel:
     def colocation(self) -> list[tuple[str, str]]:
         """(cluster, hall or pod) of each colocation choice, in the model's order."""
         return list(self.model.COLOCATION)
+
+    @property
+    def place_phases(self) -> list[tuple[str, str, str, int]]:
+        """(cluster, hall, row, phase) of each earlier-phase count `stand`, in order (v1.1;
+        the last phase's count of a place is its `racks` column)."""
+        return list(self.model.PLACE_PHASES)
 
 
 def build_model(site: Site, objective: str | None = None, prune: bool = True) -> BuiltModel:
