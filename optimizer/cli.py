@@ -218,12 +218,18 @@ def models(fmt: str, sources: bool) -> None:
 # -- init --------------------------------------------------------------------------------
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--brownfield",
+    is_flag=True,
+    help="Write a site with racks already standing (existing.csv), a build-out in two "
+    "phases (phases.csv and phase columns) and UPS failover ratings (failover_kw).",
+)
 @handles_errors
-def init(directory: Path) -> None:
+def init(directory: Path, brownfield: bool) -> None:
     """Write a small, valid, commented example site to DIRECTORY to start from."""
     from optimizer.export import write_atomically
 
-    template = Path(__file__).parent / "templates" / "starter"
+    template = Path(__file__).parent / "templates" / ("brownfield" if brownfield else "starter")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UsageError(f"{directory} already exists and is not empty; choose a new folder")
     if directory.exists():

@@ -157,7 +157,8 @@ def solve_options(func: F) -> F:
             "--grid-mw",
             type=click.FloatRange(min=0.0),
             default=None,
-            help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still adds).",
+            help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still "
+            "adds; with phases.csv, in every phase that does not set its own).",
         ),
         strategy_option("the plan"),
     ]
