@@ -71,7 +71,8 @@ class BuiltModel:
     def place_phases(self) -> list[tuple[str, str, str, int]]:
         """(cluster, hall, row, phase) of each earlier-phase count `stand`, in order (v1.1;
         the last phase's count of a place is its `racks` column)."""
-        return list(self.model.PLACE_PHASES)
+        phases = self.model.component("PLACE_PHASES")  # only a phased model has them
+        return [] if phases is None else list(phases)
 
 
 def build_model(site: Site, objective: str | None = None, prune: bool = True) -> BuiltModel:
