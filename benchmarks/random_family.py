@@ -32,7 +32,6 @@ import math
 
 import numpy as np
 import pandas as pd
-
 from generate import (
     AIR_UNIT_KW,
     COLUMNS,
@@ -135,7 +134,12 @@ def _hall(
         derate = 0.8 if b == weak else 1.0
         tx = f"{hall}-TX{b + 1}"
         devices.append(
-            {"device": tx, "parent": sub, "capacity_kw": tx_units * TRANSFORMER_KW, "derate": derate}
+            {
+                "device": tx,
+                "parent": sub,
+                "capacity_kw": tx_units * TRANSFORMER_KW,
+                "derate": derate,
+            }
         )
         devices.append(
             {"device": f"{hall}-UPS{b + 1}", "parent": tx, "capacity_kw": ups_kw, "derate": 1}
@@ -314,9 +318,7 @@ def generate_random_site(
         hall_positions.append(sum(x["positions"] for x in r))
         facility_kw += it_kw * (1 + LIQUID_SHARE * liquid_oh + (1 - LIQUID_SHARE) * air_oh)
 
-    pod_positions = min(
-        sum(x["positions"] for x in rows if x["pod"] == pod["pod"]) for pod in pods
-    )
+    pod_positions = min(sum(x["positions"] for x in rows if x["pod"] == pod["pod"]) for pod in pods)
     big_liquid = any(r["liquid"] and r["max_rack_kw"] > 140 for r in rows)
     demand = _demand(rng, n_halls, min(hall_positions), pod_positions, big_liquid)
     fixed_overhead_kw = 250 * n_halls

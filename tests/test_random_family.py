@@ -11,6 +11,7 @@ from clirun import rackfit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from generate import main as generate_main  # noqa: E402
 from random_family import (  # noqa: E402
     GPU_MODELS,
     RANDOM_BINDINGS,
@@ -18,7 +19,6 @@ from random_family import (  # noqa: E402
     generate_random_site,
 )
 
-from generate import main as generate_main  # noqa: E402
 from optimizer.loaders import load_site  # noqa: E402
 
 
@@ -59,3 +59,39 @@ def test_the_family_varies_topology_binding_and_values_per_kw() -> None:
             if model in GPU_MODELS:
                 design_kw, gpus, _ = GPU_MODELS[model]
                 assert abs(value * gpus / design_kw / 0.5 - 1) <= 0.05 + 1e-5
+
+
+def test_peers_writes_the_model_as_mps_and_every_solver_reads_it(tmp_path: Path) -> None:
+    """benchmarks/peers.py on a one-hall site with a 2 s limit: the MPS file HiGHS reads back
+    has rackfit's shape and sense; raw HiGHS's plan satisfies the model's rows; CP-SAT runs
+    too when ortools is installed (else it says it is missing); rackfit's bound holds for
+    every plan found."""
+    import peers
+
+    from optimizer.formulation import build_model
+    from optimizer.solve import compile_model
+
+    site_dir = tmp_path / "site"
+    assert generate_main(["--family", "random", "--seed", "2", "--scale", "0.125",
+                          "--out", str(site_dir)]) == 0  # fmt: skip
+    rows = peers.compare(site_dir, 2.0, 1e-4, 1, "auto")
+    by = {r["solver"]: r for r in rows}
+    assert set(by) == {"rackfit auto", "raw HiGHS", "CP-SAT"}
+    assert by["raw HiGHS"]["viol"] is not None and by["raw HiGHS"]["viol"] <= 1e-6
+    bound = by["rackfit auto"]["bound"]
+    for r in rows:
+        if r.get("objective") is not None and r["solver"] != "CP-SAT":
+            assert r["objective"] <= bound + 1e-6  # gpus: maximized
+    if by["CP-SAT"]["status"] == peers.NO_ORTOOLS:
+        assert "pip install" in peers.table(rows)
+    model = compile_model(build_model(load_site(site_dir)))
+    mps = tmp_path / "m.mps"
+    peers.write_mps(model, mps)
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(mps))
+    lp = h.getLp()
+    assert (lp.num_row_, lp.num_col_) == model.shape[:2]
+    assert lp.sense_ == highspy.ObjSense.kMaximize
