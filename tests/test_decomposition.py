@@ -28,6 +28,7 @@ def decompose(site: Site, budget_s: float = 20.0) -> tuple[DecompositionBound, o
     return decomposition_bound(m, model, site, EXACT, budget_s), m, model
 
 
+@pytest.mark.slow
 @settings(FAST)
 @given(site=sites(objectives=("gpus", "cost")))
 def test_the_decomposition_bound_is_valid_and_never_above_the_lp_bound(site):
@@ -89,6 +90,7 @@ def test_without_the_grid_identical_halls_add_up_to_four_hand_optima():
     assert found is not None and found.objective == pytest.approx(4 * 248.0)
 
 
+@pytest.mark.slow
 @settings(FAST)
 @given(site=sites())
 def test_every_plan_from_the_decomposition_passes_the_independent_verifier(site):

@@ -324,6 +324,8 @@ def decomposition_bound(
     if why is not None:
         return DecompositionBound(bound=None, skipped=why)
     sign = 1.0 if model.maximize else -1.0
+    if model.shape[1] == 0:  # nothing to decide: the objective is its constant
+        return DecompositionBound(bound=model.cost_offset, lp_bound=model.cost_offset)
     halls = {h: n for n, h in enumerate(site.halls)}
     hall_of = _column_halls(m, model, halls)
     a = model.A.tocsr()
