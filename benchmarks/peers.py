@@ -112,7 +112,8 @@ def run_cpsat(mps: Path, model: Compiled, limit: float, gap: float, threads: int
     solver = mb.ModelSolver("sat")
     solver.set_time_limit_in_seconds(float(limit))
     solver.set_solver_specific_parameters(
-        f"num_workers:{threads} relative_gap_limit:{gap} log_search_progress:false"
+        f"num_workers:{threads} relative_gap_limit:{gap} log_search_progress:false "
+        "catch_sigint_signal:false"  # Ctrl-C stays Python's (and the tests')
     )
     status = solver.solve(builder)
     found = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
