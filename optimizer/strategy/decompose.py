@@ -129,7 +129,7 @@ def _hall_site(site: Site, hall: str) -> Site:
         cooling=[c.model_dump() for c in site.cooling if c.hall == hall],
         pods=[p.model_dump() for p in site.pods if p.pod in pods],
         demand=[c.model_copy(update={"min_racks": 0}).model_dump() for c in site.demand],
-        weather=[],  # the hall's objective is replaced by reduced costs; the grid uses design_temp_c
+        weather=[],  # the objective is replaced by reduced costs; the grid uses design_temp_c
     )
 
 
