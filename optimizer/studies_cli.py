@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli import (
+from optimizer.cli_common import (
     handles_errors,
     mip_gap_option,
     strategy_option,
     threads_option,
     time_limit_option,
 )
+from optimizer.status import Status
 
 
 @click.command()
@@ -21,13 +22,15 @@ from optimizer.cli import (
     "--grid-mw",
     default=None,
     metavar="A:B:STEP",
-    help="Grid limits in MW: A:B:STEP (both ends included), or A,B,C.",
+    help="Grid limits in MW: A:B:STEP (both ends included), or A,B,C. With phases.csv, "
+    "each point's limit applies to every phase that does not set its own grid_limit_kw.",
 )
 @click.option(
     "--onsite-mw",
     default=None,
     metavar="A:B:STEP",
-    help="Firm on-site generation in MW (replaces onsite_firm_kw).",
+    help="Firm on-site generation in MW (replaces onsite_firm_kw; with phases.csv, in "
+    "every phase that does not set its own).",
 )
 @click.option(
     "--design-temp-c",
@@ -112,7 +115,7 @@ def sweep(
     ]
     click.echo(shown.to_string(index=False))
     click.echo(f"written to {out}")
-    if (frame["status"] == "time_limit").any():
+    if (frame["status"] == Status.TIME_LIMIT).any():
         click.echo("warning: some points stopped at the time limit (see mip_gap)", err=True)
 
 

@@ -13,6 +13,11 @@ from typing import Any
 import pandas as pd
 
 from optimizer.schema import Site
+from optimizer.status import Status
+
+# A limit binds when the plan uses at least this share of it (or no rack that could still come
+# fits in what is left): the one threshold of every table, the workbook and the pictures.
+BINDING_UTILIZATION = 0.999
 
 PLACEMENT_COLUMNS = ["hall", "row", "position", "cluster", "model"]
 CLUSTER_COLUMNS = [
@@ -79,8 +84,24 @@ GRID_COLUMNS = [
     "marginal_value",
 ]
 
+# v1.1: one line per phase of a phased site (phases.csv of the plan)
+PHASE_COLUMNS = [
+    "phase",
+    "weight",
+    "racks",
+    "new_racks",
+    "gpus",
+    "weighted_gpus",
+    "grid_kw",
+    "grid_limit_kw",
+    "onsite_firm_kw",
+    "limit_kw",
+    "utilization",
+    "binds",
+]
+
 # Plan statuses (contract: summary.json `status`).
-OPTIMAL, TIME_LIMIT, INFEASIBLE = "optimal", "time_limit", "infeasible"
+OPTIMAL, TIME_LIMIT, INFEASIBLE = Status.OPTIMAL, Status.TIME_LIMIT, Status.INFEASIBLE
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,7 @@ class Plan:
     rows: pd.DataFrame
     grid: pd.DataFrame
     timings_s: dict[str, float] = field(default_factory=dict)
+    phases: pd.DataFrame | None = None  # v1.1: per phase, for a site with phases.csv
 
     @property
     def status(self) -> str:
@@ -125,4 +147,4 @@ class Plan:
             "rows": self.rows,
             "grid": self.grid,
             "stranded": self.stranded,
-        }
+        } | ({} if self.phases is None else {"phases": self.phases})

@@ -1,4 +1,4 @@
-"""The notebooks and the README's examples run, so they never rot (architecture guide:
+"""The notebooks and the README's examples run, so they never rot (docs/architecture.md,
 "Notebooks are run by the tests"; "Keep the README's examples runnable; a test runs them").
 
 - Every notebook in notebooks/ runs top to bottom in a fresh python3 kernel, from notebooks/
@@ -34,6 +34,7 @@ EXPECTED_NOTEBOOKS = {
     "02-grid-limits.ipynb",
     "03-redundancy.ipynb",
     "04-your-site.ipynb",
+    "05-brownfield-phases.ipynb",
 }
 NOTEBOOK_TIMEOUT_S = 120
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}

@@ -49,16 +49,16 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import highspy
 import numpy as np
 from scipy import sparse
 
-from optimizer.formulation import Index, power_limits
+from optimizer.formulation import BuiltModel, Index, power_limits
 from optimizer.schema import Site
 from optimizer.solve import INF, Compiled, SolveOptions, Solver, _highs, _pass, compile_model
-from optimizer.strategy.bound import SurrogateBound, build_aggregate
+from optimizer.status import Status
+from optimizer.strategy.bound import Aggregate, SurrogateBound, build_aggregate
 
 SMOOTHING = 0.5  # next π = SMOOTHING · best π + (1 − SMOOTHING) · master duals (Wentges)
 STALL_ITERATIONS = 4  # stop when the bound has not improved for this many pricing rounds
@@ -80,7 +80,7 @@ def unsupported(site: Site) -> str | None:
 @dataclass
 class _Block:
     hall: str
-    agg: Any  # the hall's aggregated Pyomo model (strategy/bound.py)
+    agg: Aggregate  # the hall's aggregated MIP (strategy/bound.py)
     compiled: Compiled  # the aggregate as matrices
     members: list[np.ndarray]  # per aggregate column: the full-model columns it stands for
     loose: np.ndarray  # full-model columns of the hall the aggregate does not represent
@@ -133,24 +133,22 @@ def _hall_site(site: Site, hall: str) -> Site:
     )
 
 
-def _column_halls(m: Any, model: Compiled, halls: dict[str, int]) -> np.ndarray:
+def _column_halls(built: BuiltModel, model: Compiled, halls: dict[str, int]) -> np.ndarray:
     """Each full-model column's hall (index), -1 when it has none."""
     hall_of = np.full(model.shape[1], -1)
-    for p in m.PLACES:
-        col = model.column_of.get(id(m.racks[p]))
-        if col is not None:
+    for p, col in zip(built.index.places, model.place_column.tolist(), strict=True):
+        if col >= 0:
             hall_of[col] = halls[p[1]]
-    if hasattr(m, "choice"):
-        for c, g in m.COLOCATION:
-            col = model.column_of.get(id(m.choice[c, g]))
-            members = m.index.by_cluster_hall.get((c, g)) or m.index.by_cluster_pod.get((c, g))
-            if col is not None and members:
-                hall_of[col] = halls[members[0][1]]
+    index = built.index
+    for (c, g), col in zip(built.colocation, model.choice_column.tolist(), strict=True):
+        members = index.by_cluster_hall.get((c, g)) or index.by_cluster_pod.get((c, g))
+        if col >= 0 and members:
+            hall_of[col] = halls[members[0][1]]
     return hall_of
 
 
 def _blocks(
-    m: Any,
+    built: BuiltModel,
     model: Compiled,
     site: Site,
     hall_of: np.ndarray,
@@ -167,27 +165,32 @@ def _blocks(
             row_halls[r] = hall_of[cols[0]]
     site_row = {row.id: i for i, row in enumerate(site.rows)}
     col_of_place = {
-        p: model.column_of[id(m.racks[p])] for p in m.PLACES if id(m.racks[p]) in model.column_of
+        p: col
+        for p, col in zip(built.index.places, model.place_column.tolist(), strict=True)
+        if col >= 0
     }
+    col_of_choice = dict(zip(built.colocation, model.choice_column.tolist(), strict=True))
     blocks = []
     for h, hall in enumerate(site.halls):
         sub = _hall_site(site, hall)
-        agg = build_aggregate(Index(sub), power_limits(sub), m.objective_name, supply_kw)
-        compiled = compile_model(agg)
+        agg = build_aggregate(Index(sub), power_limits(sub), built.objective_name, supply_kw)
+        compiled = compile_model(agg.model)
         members: list[np.ndarray] = []
         covered: set[int] = set()
-        var_of = {id(v): k for k, v in enumerate(compiled.columns)}
         member_of: dict[int, np.ndarray] = {}
         y_keys = {}
-        for k, c in agg.KEYS:
+        for (k, c), j in zip(agg.keys, compiled.var_columns["y"].tolist(), strict=True):
+            if j < 0:
+                continue
             places = [(c, sub.rows[i].hall, sub.rows[i].row) for i in agg.classes[k]]
             cols = [col_of_place[p] for p in places if p in col_of_place]
-            y_keys[var_of[id(agg.y[k, c])]] = (k, c)
-            member_of[var_of[id(agg.y[k, c])]] = np.array(cols, dtype=int)
-        for c, g in agg.HALLCHOICE:
-            col = model.column_of.get(id(m.choice[c, g])) if hasattr(m, "choice") else None
-            if col is not None and (c, g) in m.COLOCATION:
-                member_of[var_of[id(agg.z[c, g])]] = np.array([col], dtype=int)
+            y_keys[j] = (k, c)
+            member_of[j] = np.array(cols, dtype=int)
+        z_columns = compiled.var_columns.get("z", np.zeros(0, dtype=np.int64)).tolist()
+        for (c, g), j in zip(list(agg.model.z.keys()), z_columns, strict=True):
+            col = col_of_choice.get((c, g), -1)
+            if j >= 0 and col >= 0:
+                member_of[j] = np.array([col], dtype=int)
         for j in range(compiled.shape[1]):
             cols = member_of.get(j, np.zeros(0, dtype=int))
             members.append(cols)
@@ -207,9 +210,9 @@ def _blocks(
             cost=np.zeros(len(lp_cols)),
             cost_offset=0.0,
             maximize=True,
-            columns=[],
-            constraints=[],
-            column_of={},
+            row_family=[model.row_family[r] for r in lp_rows],
+            row_key=[model.row_key[r] for r in lp_rows],
+            var_columns={},
         )
         key = _hash(
             compiled.A.data, compiled.A.indices, compiled.A.indptr, compiled.row_lower,
@@ -244,7 +247,7 @@ class _Pricer:
         agg = replace(block.compiled, cost=rho, cost_offset=0.0, maximize=True)
         options = replace(self.options, time_limit_s=max(seconds, 0.05), mip_gap=1e-6, threads=1)
         solution = Solver(agg, options).solve()
-        upper = solution.bound if solution.status != "infeasible" else -INF
+        upper = solution.bound if solution.status != Status.INFEASIBLE else -INF
         if upper is None:
             upper = INF
         out = (float(upper), None if solution.x is None else np.round(solution.x))
@@ -255,7 +258,7 @@ class _Pricer:
         key = block.key + _hash(np.round(rho, 9))
         if key not in self.lp_cache:
             solution = Solver(replace(block.lp, cost=rho), replace(self.options, threads=1)).solve()
-            value = solution.objective if solution.status == "optimal" else None
+            value = solution.objective if solution.status == Status.OPTIMAL else None
             self.lp_cache[key] = INF if value is None else float(value)
         return self.lp_cache[key]
 
@@ -310,7 +313,7 @@ def _valid(pi: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
 
 def decomposition_bound(
-    m: Any,
+    built: BuiltModel,
     model: Compiled,
     site: Site,
     options: SolveOptions,
@@ -328,7 +331,7 @@ def decomposition_bound(
     if model.shape[1] == 0:  # nothing to decide: the objective is its constant
         return DecompositionBound(bound=model.cost_offset, lp_bound=model.cost_offset)
     halls = {h: n for n, h in enumerate(site.halls)}
-    hall_of = _column_halls(m, model, halls)
+    hall_of = _column_halls(built, model, halls)
     a = model.A.tocsr()
     n_rows = a.shape[0]
     coupling = np.zeros(n_rows, dtype=bool)
@@ -338,7 +341,7 @@ def decomposition_bound(
     if (hall_of < 0).any() or len(site.halls) < 1:
         return DecompositionBound(bound=None, skipped="columns outside every hall")
     result = DecompositionBound(bound=None, blocks=len(site.halls))
-    blocks = _blocks(m, model, site, hall_of, coupling, supply_kw)
+    blocks = _blocks(built, model, site, hall_of, coupling, supply_kw)
     result.distinct_blocks = len({b.key for b in blocks})
     cost = sign * model.cost
     offset = sign * model.cost_offset
@@ -489,8 +492,6 @@ def _master_lp(
         cost=np.concatenate([value, np.full(2 * n_c, -penalty)]),
         cost_offset=0.0,
         maximize=True,
-        columns=[],
-        constraints=[],
     )
     h = _highs(replace(options, threads=1))
     _pass(h, lp, relax=True)
@@ -526,8 +527,6 @@ def _integer_master(
         cost=value,
         cost_offset=0.0,
         maximize=True,
-        columns=[],
-        constraints=[],
     )
     solution = Solver(mip, replace(options, time_limit_s=seconds, threads=1)).solve()
     if solution.x is None:

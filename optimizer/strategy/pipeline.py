@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from optimizer.formulation import BuiltModel
 from optimizer.schema import Site
 from optimizer.solve import Compiled, Progress, Solution, SolveOptions, Solver
+from optimizer.status import Status
 from optimizer.strategy.bound import surrogate_bound
 from optimizer.strategy.decompose import decomposition_bound
 from optimizer.strategy.heuristic import fill_power_groups
@@ -87,19 +90,30 @@ def _tighter(model: Compiled, a: float | None, b: float | None) -> float | None:
     return min(a, b) if model.maximize else max(a, b)
 
 
+@dataclass(frozen=True)
+class StrategyResult:
+    solution: Solution  # status, plan and the tightest proven bound
+    bound_source: str  # the bound the gap rests on: highs, surrogate, decomposition, *-cut
+    log: StrategyLog  # each stage's incumbent, bound and time
+
+
+class StageTimer(Protocol):
+    def stage(self, name: str) -> AbstractContextManager[None]: ...
+
+
 def solve_with_strategy(
-    m: Any,
+    built: BuiltModel,
     model: Compiled,
     site: Site,
     options: SolveOptions,
     start: np.ndarray | None,
-    stages: Any,
+    stages: StageTimer,
     on_progress: Callable[[Progress], None] | None,
     heuristic: bool = True,
     cut: bool = False,
     decompose: bool = True,
-) -> tuple[Solution, str]:
-    """Returns the solution (status, plan, bound) and which bound it rests on.
+) -> StrategyResult:
+    """Returns the solution (status, plan, bound), which bound it rests on, and the log.
     `heuristic=False` skips the power-group heuristic (sweeps start from the previous
     point's plan instead, which is cheaper than filling every hall again); `decompose=False`
     skips the decomposition bound (strategy/decompose.py).
@@ -111,7 +125,6 @@ def solve_with_strategy(
     slowed HiGHS's search for plans on the larger sites."""
     began = time.perf_counter()
     log = StrategyLog()
-    m.strategy_log = log
 
     def left() -> float:
         return max(options.time_limit_s - (time.perf_counter() - began), 0.5)
@@ -124,8 +137,9 @@ def solve_with_strategy(
             options, time_limit_s=max(limit * SURROGATE_SHARE, 0.5), mip_gap=options.mip_gap * 0.1
         )  # a small model: its own gap must not eat the plan's
         sb = surrogate_bound(
-            m.index, m.power_limits, m.objective_name, agg_options, site.supply_limit_kw
-        )
+            built.index, built.power_limits, built.objective_name, agg_options,
+            site.supply_limit_kw,
+        )  # fmt: skip
     log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
     best_x, best_obj = start, (None if start is None else _objective(model, start))
     if start is not None:
@@ -138,23 +152,24 @@ def solve_with_strategy(
         t0 = time.perf_counter()
         with stages.stage("decomposition"):
             db = decomposition_bound(
-                m, model, site, options, limit * DECOMPOSITION_SHARE,
+                built, model, site, options, limit * DECOMPOSITION_SHARE,
                 supply_kw=site.supply_limit_kw,
             )  # fmt: skip
-        m.decomposition = db
         if db.bound is not None and (bound is None or _tighter(model, bound, db.bound) != bound):
             bound, source = db.bound, "decomposition"
         if db.plan is not None and db.plan.classes:
             plan_source = db.plan
         log.add("decomposition bound", time.perf_counter() - t0, best_obj, db.bound)
 
-    # 3. the heuristic
+    # 3. the heuristic, from the decomposition's integer master if it has one
     t0 = time.perf_counter()
     with stages.stage("heuristic"):
         heur_options = replace(options, time_limit_s=max(min(left(), limit * HEURISTIC_SHARE), 0.5))
-        heur = fill_power_groups(m, model, plan_source, heur_options, start) if heuristic else None
-        if heur is None and heuristic and plan_source is not sb and sb.classes:
-            heur = fill_power_groups(m, model, sb, heur_options, start)
+        heur = None
+        if heuristic:
+            heur = fill_power_groups(built, model, plan_source, heur_options, start)
+            if heur is None and plan_source is not sb and sb.classes:
+                heur = fill_power_groups(built, model, sb, heur_options, start)
     if heur is not None and heur.x is not None:
         value = _objective(model, heur.x)
         if _better(model, value, best_obj):
@@ -163,17 +178,18 @@ def solve_with_strategy(
 
     gap = _gap(best_obj, bound)
     if best_x is not None and gap is not None and gap <= options.mip_gap:
-        return Solution(
-            status="optimal",
+        proven = Solution(
+            status=Status.OPTIMAL,
             x=best_x,
             objective=best_obj,
             bound=bound,
             mip_gap=gap,
             solve_s=time.perf_counter() - began,
             log=[],
-        ), source
+        )
+        return StrategyResult(proven, source, log)
 
-    # 3. the full model with the start, stopped at the bound (or with the cut)
+    # 4. the full model with the start, stopped at the bound (or with the cut)
     t0 = time.perf_counter()
     with stages.stage("solve"):
         solver = Solver(model, replace(options, time_limit_s=left()))
@@ -186,18 +202,19 @@ def solve_with_strategy(
         elif bound is not None:  # stop once a plan is within the gap of the bound
             stop_at = _within_gap_of(model, bound, options.mip_gap)
         solution = solver.solve(start=best_x, on_progress=on_progress, stop_at=stop_at)
-    lost_plan = solution.x is None and solution.status != "infeasible"
+    lost_plan = solution.x is None and solution.status != Status.INFEASIBLE
     if best_x is not None and (lost_plan or _better(model, best_obj, solution.objective)):
         solution = replace(solution, x=best_x, objective=best_obj)
-    outside = bound
+    outside = bound  # the surrogate's or the decomposition's, whichever was tighter
     bound = _tighter(model, solution.bound, outside)
     if outside is None or bound != outside:
         source = "highs+surrogate-cut" if cut and outside is not None else "highs"
     gap = _gap(solution.objective, bound)
     status = solution.status
-    if status == "time_limit" and gap is not None and gap <= options.mip_gap:
-        status = "optimal"
+    if status == Status.TIME_LIMIT and gap is not None and gap <= options.mip_gap:
+        status = Status.OPTIMAL
     log.add("full solve", time.perf_counter() - t0, solution.objective, bound)
-    return replace(
+    final = replace(
         solution, status=status, bound=bound, mip_gap=gap, solve_s=time.perf_counter() - began
-    ), source
+    )
+    return StrategyResult(final, source, log)
