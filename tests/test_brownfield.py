@@ -622,3 +622,24 @@ def test_a_minimum_before_its_rows_exist_is_infeasible_exit_3(tmp_path):
     )
     with pytest.raises(InfeasibleError, match="from phase p1 on, but the rows that exist by then"):
         plan(site, strategy="plain")
+
+
+def test_the_benchmark_site_has_a_third_standing_and_its_phases(tmp_path):
+    """benchmarks/brownfield.py builds what docs/performance.md measures: colossus with a
+    third of its positions standing (a valid fill: no limit broken) and the phases' grid
+    limits from 150 to 300 MW."""
+    import sys
+
+    sys.path.insert(0, str(DATA.parent / "benchmarks"))
+    from brownfield import brownfield_site, grids_mw
+
+    from optimizer.explain import standing_violations
+    from optimizer.loaders import load_site
+
+    site = load_site(brownfield_site(tmp_path / "b", 3))
+    positions = sum(r.positions for r in site.rows)
+    assert len(site.existing) == round(positions / 3)
+    assert [p.grid_limit_kw for p in site.phases] == [150_000, 250_000, 300_000]
+    assert [c.phase for c in site.demand if c.cluster == "train-gb200"] == ["P2"]
+    assert standing_violations(site) == []
+    assert grids_mw(5) == [150, 187.5, 225, 262.5, 300]
