@@ -213,6 +213,12 @@ def _solve_options(func: F) -> F:
     help="A folder (CSV tables, summary.json, plan.xlsx, pictures) or a FILE.xlsx.",
 )
 @_solve_options
+@click.option(
+    "--report",
+    "with_report",
+    is_flag=True,
+    help="Also write the plan as one HTML page (OUT/plan.html; OUT.html beside a workbook).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also show the solver's own log.")
 @handles_errors
@@ -225,6 +231,7 @@ def plan(
     threads: int | None,
     grid_mw: float | None,
     strategy: str,
+    with_report: bool,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -279,6 +286,10 @@ def plan(
     )
     write_began = time.perf_counter()
     write_plan(result, out)
+    if with_report:
+        from optimizer.export_report import report_input, report_path_for, write_report
+
+        write_report(report_input(result), report_path_for(out))
     on_stage("write", time.perf_counter() - write_began)
     if result.status == "time_limit":
         gap = result.summary.get("mip_gap")
@@ -396,10 +407,12 @@ def convert(site: Path, out: Path) -> None:
 
 
 def _register_studies() -> None:
+    from optimizer.report_cli import report
     from optimizer.studies_cli import batch, sweep
 
     main.add_command(sweep)
     main.add_command(batch)
+    main.add_command(report)
 
 
 _register_studies()
