@@ -144,3 +144,16 @@ def test_help_lists_report() -> None:
     for option in ("--site", "--sweep", "--out"):
         assert option in text
     assert "--report" in rackfit("plan", "--help").stdout
+
+
+def test_browser_tests_say_why_they_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without Chromium the browser tests skip with a reason that `pytest -ra` shows."""
+    import browser
+
+    monkeypatch.setattr(browser, "CHROMIUM", ("/nonexistent/chromium",))
+    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    reason = browser.missing()
+    assert reason is not None and "Chromium is not installed" in reason
+    with pytest.raises(pytest.skip.Exception, match="browser tests skipped: Chromium"):
+        with browser.open_browser():
+            pass

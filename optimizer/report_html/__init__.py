@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue, SiteError
+from optimizer.report import binding_limits_in, cell_is_true
 from optimizer.schema import Site
 
 ALL_HALLS_MOST_POSITIONS = 5000  # above this, the page draws one hall at a time
@@ -110,7 +111,7 @@ def report_data(report: ReportInput) -> dict[str, Any]:
                 cluster_index[str(record["cluster"])],
                 model_index[str(record["model"])],
                 phase_index.get(_text(record.get("phase")) or "", 0) if phases else 0,
-                1 if _is_true(record.get("existing")) else 0,
+                1 if cell_is_true(record.get("existing")) else 0,
             ]
         )
     return {
@@ -122,7 +123,7 @@ def report_data(report: ReportInput) -> dict[str, Any]:
         "racks": racks,
         "phases": phases,
         "all_halls_most_positions": ALL_HALLS_MOST_POSITIONS,
-        "binding": [list(b) for b in binding_limits(tables)],
+        "binding": [list(b) for b in binding_limits_in(tables)],
         "tables": {name: _table(tables[name]) for name in TABLE_NAMES if name in tables},
         "sweep": None if report.sweep is None else _table(report.sweep),
     }
@@ -135,40 +136,6 @@ def _phase_order(tables: dict[str, pd.DataFrame], placements: pd.DataFrame) -> l
     listed = [str(p) for p in tables["phases"]["phase"]] if "phases" in tables else []
     seen = [p for p in (_text(v) for v in placements["phase"]) if p]
     return list(dict.fromkeys([*listed, *seen]))
-
-
-def binding_limits(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str, float, float]]:
-    """(kind, where, utilization, marginal value) of every binding limit, largest marginal
-    value first (the terminal summary shows the first few of the same list)."""
-    found: list[tuple[str, str, float, float]] = []
-
-    def binding(name: str) -> list[dict[Any, Any]]:
-        table = tables.get(name)
-        if table is None or "binding" not in table.columns:
-            return []
-        return [r for r in table.to_dict("records") if _is_true(r["binding"])]
-
-    for r in binding("power"):
-        failure = _text(r.get("worst_failure"))
-        when = f"after {failure} fails" if failure else "normal"
-        found.append(("power", f"{r['device']} ({when})", r["utilization"], r["marginal_value"]))
-    for r in binding("cooling"):
-        found.append(
-            ("cooling", f"{r['hall']} {r['medium']}", r["utilization"], r["marginal_value"])
-        )
-    for r in binding("pods"):
-        found.append(("pods", str(r["pod"]), r["utilization"], r["marginal_value"]))
-    for r in binding("grid"):
-        found.append(("grid", "site supply", r["utilization"], r["marginal_value"]))
-    full_rows = binding("rows")
-    if full_rows:
-        value = float(sum(_number(r["marginal_value"]) for r in full_rows))
-        found.append(
-            ("rows", f"{len(full_rows)} full row{'s' if len(full_rows) != 1 else ''}", 1.0, value)
-        )
-    found = [(k, w, _number(u), _number(v)) for k, w, u, v in found]
-    found.sort(key=lambda t: (-abs(t[3]), t[0], t[1]))
-    return found
 
 
 # -- reading a plan back ------------------------------------------------------------------
@@ -354,9 +321,3 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return float("nan")
-
-
-def _is_true(value: Any) -> bool:
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    return str(value).strip().lower() == "true"
