@@ -154,6 +154,6 @@ def test_browser_tests_say_why_they_skip(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(browser.shutil, "which", lambda name: None)
     reason = browser.missing()
     assert reason is not None and "Chromium is not installed" in reason
-    with pytest.raises(pytest.skip.Exception, match="browser tests skipped: Chromium"):
-        with browser.open_browser():
-            pass
+    skipped = pytest.raises(pytest.skip.Exception, match="browser tests skipped: Chromium")
+    with skipped, browser.open_browser():
+        pass
