@@ -155,7 +155,7 @@
     s.appendChild(dl);
     var proof = el("p", { class: "proof", id: "proof" });
     var gap = S.mip_gap;
-    var text = S.status === "optimal"
+    var text = !("objective" in S) ? "" : S.status === "optimal"
       ? "Proven optimal: no plan can do better than the bound " + auto(S.bound) + " (from " + (S.bound_source || "the solver") + "); this plan reaches " + auto(S.objective) + ", a gap of " + pct(gap, 4) + "."
       : "Stopped by the time limit: this plan reaches " + auto(S.objective) + " and no plan can exceed " + auto(S.bound) + " (gap " + pct(gap, 4) + ").";
     if (S.baseline_gpus !== undefined && S.baseline_gpus !== null) {
@@ -218,7 +218,7 @@
     var width = LABEL_W + longest * CELL + 4, height = rows.length * ROW_H + 4;
     var svg = svgEl("svg", { class: "hall-plan", viewBox: "0 0 " + width + " " + height,
       "data-hall": hall, "data-width": width, "data-height": height,
-      style: "width:" + Math.round(width * Math.max(1, Math.min(2, 900 / width))) + "px" });
+      style: "width:" + Math.round(width * Math.max(0.5, Math.min(2, 900 / width, 700 / height))) + "px" });
     var taken = {};
     var yOf = {};
     rows.forEach(function (ri, j) {
