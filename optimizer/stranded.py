@@ -27,6 +27,10 @@ in power.csv order (columns `STRANDED_COLUMNS`):
      when the device that would be overloaded is overloaded after a failure);
   7. `grid full`: the grid at the design temperature takes the rack with its overhead.
 
+  Racks already standing (v1.1 `existing`) count like placed racks; a phased site is judged
+  in its last phase (every row and cooling line, that phase's grid limit); the limit after a
+  failure is `failover_kw` where given.
+
   A candidate that passes all seven gives `room for a rack` (only a plan that is not
   optimal leaves such room). `blocked_by` names the specific limits of the deciding test,
   the most frequent first (at most two). A device with no stranded kW has no cause.
@@ -157,10 +161,7 @@ class _Power:
                 for j, x in enumerate(devices):
                     if x != d:
                         delta[d][int(x)] = delta[d].get(int(x), 0.0) + kw * shift[i, j]
-        failover = [getattr(dev, "failover_kw", None) for dev in site.devices]
-        limit_failed = np.array(
-            [limit[d] if f is None else float(f) for d, f in enumerate(failover)], dtype=float
-        )
+        limit_failed = np.array([dev.failover_limit_kw for dev in site.devices], dtype=float)
         power = cls(site, normal, limit, limit_failed, delta)
         power.ranked = [
             sorted((power.room(d, x), x) for x in delta[d]) for d in range(n)
@@ -306,7 +307,7 @@ class _State:
             pods_of=pods_of,
             heat=heat,
             ports_used=ports_used,
-            grid_room=site.supply_limit_kw - grid,
+            grid_room=site.phase_supply_kw(site.phase_count - 1) - grid,
         )
 
     def most_kw(self, d: int, r: int) -> tuple[float, int]:

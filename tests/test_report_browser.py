@@ -171,23 +171,22 @@ def test_a_large_site_draws_one_hall_at_a_time(tmp_path, browser) -> None:
     assert view_box() == before
 
 
-def test_phase_selector_shows_the_racks_standing_in_a_phase(small_plan, tmp_path, browser):
-    """Placements with a `phase` column (contract v1.1) and a phases table: the selector
-    lists the phases, and an earlier phase draws only the racks installed by then."""
-    folder = tmp_path / "phased"
-    folder.mkdir()
-    for f in small_plan.iterdir():
-        if f.suffix in (".csv", ".json"):
-            (folder / f.name).write_bytes(f.read_bytes())
-    placements = pd.read_csv(folder / "placements.csv")
-    placements["existing"] = [True] + [False] * (len(placements) - 1)
-    placements["phase"] = ["2026" if c == "infer" else "2025" for c in placements["cluster"]]
-    placements.to_csv(folder / "placements.csv", index=False)
-    pd.DataFrame({"phase": ["2025", "2026"], "racks": [4, 11]}).to_csv(
-        folder / "phases.csv", index=False
+def test_phase_selector_shows_the_racks_standing_in_a_phase(tmp_path, browser) -> None:
+    """Contract v1.1: data/small with one H100 already standing in A1 and two phases, the
+    first with 800 kW of grid. The plan stands 10 racks in 2025 (the grid binds) and 11 in
+    2026; the selector lists both, and 2025 draws only the racks installed by then."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree("data/small", site)
+    (site / "phases.csv").write_text("phase,grid_limit_kw\n2025,800\n2026,\n")
+    (site / "existing.csv").write_text(
+        "hall,row,position,model,cluster\nA,A1,1,nvidia-dgx-h100,infer\n"
     )
-    rackfit("report", folder, "--out", tmp_path / "p.html")
-    browser.open(tmp_path / "p.html")
+    rackfit("plan", site, "--out", tmp_path / "plan", "--report", "--quiet")
+    phases = pd.read_csv(tmp_path / "plan" / "phases.csv")
+    assert phases["racks"].tolist() == [10, 11]
+    browser.open(tmp_path / "plan" / "plan.html")
     assert browser.console_errors() == []
     from selenium.webdriver.support.ui import Select
 
@@ -196,5 +195,5 @@ def test_phase_selector_shows_the_racks_standing_in_a_phase(small_plan, tmp_path
     assert len(browser.css("rect.rack")) == 11  # the last phase at first
     assert len(browser.css("rect.rack.existing")) == 1
     select.select_by_visible_text("2025")
-    assert len(browser.css("rect.rack")) == 4
-    assert browser.css("#phases-table")
+    assert len(browser.css("rect.rack")) == 10
+    assert len(browser.css("#phases-table tbody tr")) == 2

@@ -145,8 +145,10 @@ def input_from_files(
     """A plan folder or plan workbook (and optionally its site and a sweep folder) as the
     page's input. With `site`, rack kW come from its models and a plan without stranded.csv
     gets one computed; without it, from the plan's clusters and the hardware library."""
+    from optimizer.export import read_plan_placements
+
     plan_path = Path(plan_path)
-    placements = _read_placements(plan_path)
+    placements = read_plan_placements(plan_path)
     if plan_path.is_dir():
         summary = _read_summary_json(plan_path / "summary.json")
         tables = {
@@ -175,31 +177,6 @@ def input_from_files(
         rack_kw=_rack_kw(tables["clusters"], placements, site),
         sweep=None if sweep_path is None else read_sweep(sweep_path),
     )
-
-
-PHASE_COLUMNS = ("phase", "existing")  # contract v1.1's additions to placements.csv
-
-
-def _read_placements(plan_path: Path) -> pd.DataFrame:
-    """The placements through the project's plan reader. A reader that does not know the
-    v1.1 columns `phase` and `existing` reads the other five, and those two come as text."""
-    from optimizer import export
-
-    try:
-        return export.read_plan_placements(plan_path)
-    except SiteError as e:
-        if not e.issues or any(i.column not in PHASE_COLUMNS for i in e.issues):
-            raise
-    path = plan_path / "placements.csv" if plan_path.is_dir() else plan_path
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        raw = pd.read_excel(path, sheet_name="placements", dtype=str, keep_default_na=False)
-    else:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    extra = [c for c in PHASE_COLUMNS if c in raw.columns]
-    five = export._placements_from_raw(raw.drop(columns=extra), str(path))
-    for column in extra:
-        five[column] = raw.loc[(raw != "").any(axis=1), column].str.strip().tolist()
-    return five
 
 
 def read_sweep(path: Path) -> pd.DataFrame:
