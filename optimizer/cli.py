@@ -4,98 +4,24 @@ contract's exit codes: 0 written, 1 internal error, 2 bad input or usage, 3 infe
 
 from __future__ import annotations
 
-import functools
 import shutil
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from optimizer.errors import RackfitError, SiteError, UsageError
-from optimizer.schema import STRATEGIES
-
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _err(text: str) -> None:
-    click.echo(f"error: {text}", err=True)
-
-
-def _one_line(text: str, most: int = 500) -> str:
-    """A message on one line (errors are one line each), cut short if very long."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= most else flat[: most - 1] + "…"
-
-
-def _debug(debug: bool, exc: BaseException) -> None:
-    if debug:
-        traceback.print_exception(exc)
-
-
-def _warn(text: str) -> None:
-    click.echo(f"warning: {text}", err=True)
-
-
-def handles_errors(func: F) -> F:
-    """Run a command; map rackfit's errors to messages and exit codes."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(click.get_current_context().find_root().params.get("debug"))
-        try:
-            return func(*args, **kwargs)
-        except SiteError as exc:
-            _debug(debug, exc)
-            for issue in exc.issues:
-                _err(str(issue))
-            code = exc.exit_code
-        except RackfitError as exc:
-            _debug(debug, exc)
-            _err(_one_line(str(exc)))
-            code = exc.exit_code
-        except KeyboardInterrupt as exc:
-            _debug(debug, exc)
-            _err("interrupted; nothing was written and earlier outputs are unchanged")
-            code = EXIT_INTERNAL
-        except (click.exceptions.Exit, click.ClickException):
-            raise
-        except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
-            sys.stderr.close()
-            code = EXIT_OK
-        except Exception as exc:  # a bug: say so, in one line unless --debug
-            _debug(debug, exc)
-            name = type(exc).__name__
-            _err(f"internal error ({name}: {_one_line(str(exc))}); rerun with --debug for details")
-            code = EXIT_INTERNAL
-        sys.exit(code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-class RackfitGroup(click.Group):
-    """Usage errors (a missing argument, a bad option value) as one `error:` line, exit 2."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["standalone_mode"] = False
-        try:
-            return super().main(*args, **kwargs)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            _err("interrupted")
-            sys.exit(EXIT_INTERNAL)
-        except click.UsageError as exc:
-            path = exc.ctx.command_path if exc.ctx else "rackfit"
-            hint = f" (see {path} --help)"
-            _err(f"{exc.format_message()}{hint}".replace("\n", " "))
-            sys.exit(EXIT_INPUT)
-        except click.ClickException as exc:
-            _err(exc.format_message())
-            sys.exit(exc.exit_code)
+from optimizer.cli_common import (
+    EXIT_VIOLATIONS,
+    RackfitGroup,
+    echo_warning,
+    handles_errors,
+    solve_options,
+)
+from optimizer.errors import UsageError
+from optimizer.report_cli import report
+from optimizer.status import Status
+from optimizer.studies_cli import batch, sweep
 
 
 @click.group(
@@ -125,7 +51,7 @@ def validate(site: Path) -> None:
 
     loaded, warnings = load_site_with_warnings(site)
     for w in warnings:
-        _warn(str(w))
+        echo_warning(str(w))
     positions = sum(r.positions for r in loaded.rows)
     click.echo(
         f"{site}: valid: {len(loaded.halls)} halls, {len(loaded.rows)} rows, {positions:,} "
@@ -135,74 +61,6 @@ def validate(site: Path) -> None:
 
 
 # -- plan --------------------------------------------------------------------------------
-def time_limit_option(default_s: float, per: str) -> Callable[[F], F]:
-    return click.option(
-        "--time-limit",
-        "time_limit_s",
-        type=click.FloatRange(min=0.1),
-        default=default_s,
-        show_default=True,
-        help=f"Seconds the solver may run {per}.",
-    )
-
-
-def mip_gap_option(per: str) -> Callable[[F], F]:
-    return click.option(
-        "--mip-gap",
-        type=click.FloatRange(min=0.0, max=1.0),
-        default=1e-4,
-        show_default=True,
-        help=f"Stop when {per} is proven within this relative gap of optimal.",
-    )
-
-
-def threads_option(func: F) -> F:
-    return click.option(
-        "--threads",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Solver threads (default: HiGHS decides).",
-    )(func)
-
-
-def strategy_option(per: str) -> Callable[[F], F]:
-    return click.option(
-        "--strategy",
-        type=click.Choice(list(STRATEGIES)),
-        default="auto",
-        show_default=True,
-        help=f"How {per} is solved. auto: surrogate bound + heuristic start + HiGHS, stopped "
-        "once a plan is within --mip-gap of the bound; auto-cut: the same with the bound "
-        "added as the row objective <= bound; plain: HiGHS alone.",
-    )
-
-
-def _solve_options(func: F) -> F:
-    options = [
-        click.option(
-            "--objective",
-            type=click.Choice(["gpus", "cost"]),
-            default=None,
-            help="Override the site's objective: gpus (most value-weighted GPUs) or "
-            "cost (meet every min_racks at least capex + a year of energy).",
-        ),
-        time_limit_option(300.0, "on the plan"),
-        mip_gap_option("the plan"),
-        threads_option,
-        click.option(
-            "--grid-mw",
-            type=click.FloatRange(min=0.0),
-            default=None,
-            help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still "
-            "adds; with phases.csv, in every phase that does not set its own).",
-        ),
-        strategy_option("the plan"),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
 @main.command()
 @click.argument("site", type=click.Path(path_type=Path))
 @click.option(
@@ -213,7 +71,7 @@ def _solve_options(func: F) -> F:
     show_default=True,
     help="A folder (CSV tables, summary.json, plan.xlsx, pictures) or a FILE.xlsx.",
 )
-@_solve_options
+@solve_options
 @click.option(
     "--report",
     "with_report",
@@ -272,7 +130,7 @@ def plan(
         click.echo(f"rackfit plan {site}", err=True)
     loaded, warnings = load_site_with_warnings(site)
     for w in warnings:
-        _warn(str(w))
+        echo_warning(str(w))
     result = make_plan(
         loaded,
         objective=objective,
@@ -288,13 +146,13 @@ def plan(
     write_began = time.perf_counter()
     write_plan(result, out)
     if with_report:
-        from optimizer.export_report import report_input, report_path_for, write_report
+        from optimizer.export.report import report_input, report_path_for, write_report
 
         write_report(report_input(result), report_path_for(out))
     on_stage("write", time.perf_counter() - write_began)
-    if result.status == "time_limit":
+    if result.status == Status.TIME_LIMIT:
         gap = result.summary.get("mip_gap")
-        _warn(
+        echo_warning(
             f"the time limit stopped the solver: the plan is feasible and verified but only "
             f"proven within {100 * (gap or 0):.3f}% of the optimum (bound "
             f"{result.summary.get('bound')}); raise --time-limit to close the gap"
@@ -381,7 +239,7 @@ def models(fmt: str, sources: bool) -> None:
 @handles_errors
 def init(directory: Path, brownfield: bool) -> None:
     """Write a small, valid, commented example site to DIRECTORY to start from."""
-    from optimizer.export import _write_atomically
+    from optimizer.export import write_atomically
 
     template = Path(__file__).parent / "templates" / ("brownfield" if brownfield else "starter")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
@@ -392,7 +250,7 @@ def init(directory: Path, brownfield: bool) -> None:
     def fill(tmp: Path) -> None:
         shutil.copytree(template, tmp / directory.name)
 
-    _write_atomically(directory, fill)
+    write_atomically(directory, fill)
     click.echo(f"wrote a starter site to {directory}; next: rackfit validate {directory}")
 
 
@@ -413,16 +271,9 @@ def convert(site: Path, out: Path) -> None:
     click.echo(f"wrote the site as a {direction}: {out}")
 
 
-def _register_studies() -> None:
-    from optimizer.report_cli import report
-    from optimizer.studies_cli import batch, sweep
-
-    main.add_command(sweep)
-    main.add_command(batch)
-    main.add_command(report)
-
-
-_register_studies()
+main.add_command(sweep)
+main.add_command(batch)
+main.add_command(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

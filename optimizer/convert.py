@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from optimizer.export import _write_atomically as write_atomically
+from optimizer.export import write_atomically
 from optimizer.loaders import SITE_SHEET, RawSite, read_raw_site
 
 

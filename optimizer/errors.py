@@ -69,6 +69,12 @@ class NoPlanError(RackfitError):
     exit_code = 4
 
 
+class OutOfMemoryError(RackfitError):
+    """The solver ran out of memory (exit code 4, like a time limit: no plan, not a bug)."""
+
+    exit_code = 4
+
+
 class InternalError(RackfitError):
     """A bug: e.g. the solver's plan failed the independent verifier (exit code 1)."""
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli import handles_errors
+from optimizer.cli_common import handles_errors
 
 
 @click.command()
@@ -42,7 +42,7 @@ def report(
     model, kW and feeds), utilization per device with the failure behind its worst case,
     clusters, stranded capacity, and the sweep curve with --sweep. Opens in any browser,
     offline: no server, no network."""
-    from optimizer.export_report import write_report
+    from optimizer.export.report import write_report
     from optimizer.loaders import load_site
     from optimizer.report_html import input_from_files
 

@@ -1,6 +1,6 @@
 """A plan as one self-contained HTML page (`rackfit report`, `rackfit plan --report`).
 
-`render(report)` returns the page as text; the export layer writes it (export_report.py).
+`render(report)` returns the page as text; the export layer writes it (optimizer/export/report.py).
 The page needs no server and no network: its style and script are inlined from the files
 beside this module (template.html, report.css, report.js), and the plan travels inside it as
 JSON in a `<script type="application/json">` block, with `<`, `>`, `&` and the two JavaScript

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.errors import UsageError
-from optimizer.export import output_tables, summary_for_output, write_atomically
+from optimizer.export.atomic import write_atomically
+from optimizer.export.values import output_tables, summary_for_output
 from optimizer.report_html import ReportInput, render
 from optimizer.tables import Plan
 
