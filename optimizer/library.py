@@ -19,12 +19,24 @@ NUMBER_FIELDS = (
 TEXT_FIELDS = ("model", "name", "description")
 
 
+LIBRARY_PACKAGE = "optimizer.hardware"  # models/ as a wheel carries it (pyproject.toml)
+
+
 def library_dir() -> Path:
-    """`$RACKFIT_MODELS` if set, else the `models/` folder beside the package."""
+    """`$RACKFIT_MODELS` if set; else the library the installed package carries (the data
+    package `optimizer.hardware`, read with importlib.resources); else, in a checkout or an
+    editable install, the `models/` folder at the top of the repository."""
     env = os.environ.get("RACKFIT_MODELS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "models"
+    from importlib import resources
+
+    try:
+        readme = resources.files(LIBRARY_PACKAGE).joinpath("README.md")
+    except ModuleNotFoundError:  # not installed from a wheel
+        return Path(__file__).resolve().parent.parent / "models"
+    # A package installed from a wheel lies in a folder: its files are ordinary files.
+    return Path(str(readme)).parent
 
 
 def _entry(path: Path, issues: list[Issue]) -> tuple[RackModel, dict[str, str], str] | None:
@@ -85,6 +97,9 @@ def _entry(path: Path, issues: list[Issue]) -> tuple[RackModel, dict[str, str], 
 def _load(folder: str) -> tuple[tuple[RackModel, ...], tuple[dict[str, str], ...], tuple[str, ...]]:
     issues: list[Issue] = []
     models, sources, names = [], [], []
+    if not Path(folder).is_dir():
+        problem = "no hardware library here: not a folder (RACKFIT_MODELS names the library)"
+        raise SiteError(Issue(folder, problem))
     for path in sorted(Path(folder).glob("*.yaml")):
         entry = _entry(path, issues)
         if entry is not None:

@@ -190,10 +190,10 @@ class Site(_Frozen):
 
     def path(self, device: str) -> tuple[str, ...]:
         """The device and all its ancestors, from the device up to its root."""
-        out: list[str] = []
+        out: dict[str, None] = {}  # ordered, with constant-time membership
         current: str | None = device
         while current is not None and current not in out:
-            out.append(current)
+            out[current] = None
             current = self.device_by_id[current].parent
         return tuple(out)
 
