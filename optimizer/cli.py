@@ -22,7 +22,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _err(text: str) -> None:
-    click.echo(f"error: {text}", err=True)
+    """One `error:` line: a line break or escape sequence in a user's text (an id, a file
+    name) is written as an escape, so no message can forge or hide a line."""
+    click.echo(f"error: {_line(text)}", err=True)
 
 
 def _one_line(text: str, most: int = 500) -> str:
@@ -31,13 +33,19 @@ def _one_line(text: str, most: int = 500) -> str:
     return flat if len(flat) <= most else flat[: most - 1] + "…"
 
 
+def _line(text: str) -> str:
+    from optimizer.textsafe import one_line
+
+    return one_line(text, most=2000)
+
+
 def _debug(debug: bool, exc: BaseException) -> None:
     if debug:
         traceback.print_exception(exc)
 
 
 def _warn(text: str) -> None:
-    click.echo(f"warning: {text}", err=True)
+    click.echo(f"warning: {_line(text)}", err=True)
 
 
 def handles_errors(func: F) -> F:
@@ -66,6 +74,14 @@ def handles_errors(func: F) -> F:
         except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
             sys.stderr.close()
             code = EXIT_OK
+        except OSError as exc:  # the file system refused: a read-only folder, a name too long
+            _debug(debug, exc)
+            _err(_os_error_text(exc))
+            code = EXIT_INPUT
+        except MemoryError as exc:
+            _debug(debug, exc)
+            _err("out of memory: the input is too large for this machine")
+            code = EXIT_INPUT
         except Exception as exc:  # a bug: say so, in one line unless --debug
             _debug(debug, exc)
             name = type(exc).__name__
@@ -74,6 +90,15 @@ def handles_errors(func: F) -> F:
         sys.exit(code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _os_error_text(exc: OSError) -> str:
+    """`cannot write plan/x.csv: Permission denied`: the file and the system's reason."""
+    name = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename2 is not None:
+        name = f"{name} -> {exc.filename2}"
+    return f"{name}: {reason}" if name else f"the file system refused: {reason}"
 
 
 class RackfitGroup(click.Group):
@@ -322,7 +347,7 @@ def check(site: Path, plan_path: Path) -> None:
         )
         return
     for v in violations:
-        click.echo(f"violation: [{v.rule}] {v.message}")
+        click.echo(f"violation: [{v.rule}] {_line(v.message)}")
     click.echo(f"{plan_path}: {len(violations)} violation(s)", err=True)
     sys.exit(EXIT_VIOLATIONS)
 

@@ -425,6 +425,7 @@ def read_folder(folder: Path) -> RawSite:
 
 
 Rows = list[tuple[int, list[Any]]]  # (spreadsheet row, cell values), blank rows left out
+_UNREADABLE = "not a readable .xlsx workbook"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted .xlsx and old .xls files
 
 
@@ -440,20 +441,22 @@ def _not_a_workbook(path: Path) -> str | None:
             head = fh.read(512)
         if head.startswith(_OLE_MAGIC):
             return (
-                "a password-protected (encrypted) workbook or an old .xls file, not an .xlsx "
-                "workbook; save it without a password as .xlsx"
+                f"{_UNREADABLE}: password-protected (encrypted), or an old .xls file; save it "
+                "without a password as .xlsx"
             )
         if not zipfile.is_zipfile(path):
+            if head.startswith(b"PK"):
+                return f"{_UNREADABLE}: a damaged zip archive"
             if head and b"\0" not in head:
-                return "not an .xlsx workbook: it holds text (a CSV file named .xlsx?)"
-            return "not an .xlsx workbook (not a zip archive)"
+                return f"{_UNREADABLE}: it holds text (a CSV file named .xlsx?)"
+            return f"{_UNREADABLE}: not a zip archive"
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
-        return f"not a readable .xlsx workbook: {exc}"
+        return f"{_UNREADABLE}: {one_line(shorten(str(exc), 120))}"
     names = {e.filename for e in entries}
     if "xl/workbook.xml" not in names:
-        return "not an .xlsx workbook: a zip archive without xl/workbook.xml"
+        return f"{_UNREADABLE}: a zip archive without xl/workbook.xml"
     unpacked = sum(e.file_size for e in entries)
     if unpacked > MAX_WORKBOOK_XML_BYTES:
         return (
@@ -499,7 +502,14 @@ def _cached_values(path: Path, formulas: dict[str, dict[tuple[int, int], str]]) 
     saved, as scripts and templates write formulas)."""
     import openpyxl
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    with path.open("rb") as fh:  # closed here even when openpyxl fails half way
+        book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        return _cached_in(book, formulas)
+
+
+def _cached_in(book: Any, formulas: dict[str, dict[tuple[int, int], str]]) -> dict[
+    str, dict[tuple[int, int], Any]
+]:  # fmt: skip
     try:
         out: dict[str, dict[tuple[int, int], Any]] = {}
         for ws in book.worksheets:
@@ -535,17 +545,18 @@ def read_workbook_sheets(path: Path, issues: list[Issue], wanted: str | None = N
         raise SiteError(Issue(where, problem))
     formulas: dict[str, dict[tuple[int, int], str]] = {}
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
-        try:
-            sheets = _sheet_rows(book, formulas, wanted)
-        finally:
-            book.close()
+        with path.open("rb") as fh:  # closed here even when openpyxl fails half way
+            book = openpyxl.load_workbook(fh, read_only=True, data_only=False)
+            try:
+                sheets = _sheet_rows(book, formulas, wanted)
+            finally:
+                book.close()
         cached = _cached_values(path, formulas) if formulas else {}
     except SiteError:
         raise
     except Exception as exc:  # anything a damaged or hostile file raises in zip/XML/openpyxl
         message = one_line(shorten(f"{type(exc).__name__}: {exc}", 160))
-        raise SiteError(Issue(where, f"not a readable .xlsx workbook ({message})")) from None
+        raise SiteError(Issue(where, f"{_UNREADABLE} ({message})")) from None
     for title, found in formulas.items():
         values = cached.get(title, {})
         rows = dict(sheets[title])
