@@ -1,12 +1,13 @@
 """What a solve returns: a `Plan`, a site plus result tables as pandas DataFrames.
 
-Every table's columns are listed here once; results.py fills them, export.py writes them,
-docs/outputs.md explains them column by column.
+Every table's columns are listed here once (the stranded table's in stranded.py); results.py
+fills them, export.py writes them, docs/outputs.md explains them column by column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -105,6 +106,14 @@ class Plan:
     def status(self) -> str:
         return str(self.summary["status"])
 
+    @cached_property
+    def stranded(self) -> pd.DataFrame:
+        """Per power device: the kW the plan leaves unused and why (optimizer/stranded.py),
+        computed from the site and the placements when first asked for."""
+        from optimizer.stranded import stranded_table
+
+        return stranded_table(self)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The result tables by file stem, in the order they are written."""
         return {
@@ -115,4 +124,5 @@ class Plan:
             "pods": self.pods,
             "rows": self.rows,
             "grid": self.grid,
+            "stranded": self.stranded,
         }

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 SMALL = DATA / "small"
 BUNDLED = ["small", "block-redundant", "colossus"]
-TABLES = ["placements", "clusters", "power", "cooling", "pods", "rows", "grid"]
+TABLES = ["placements", "clusters", "power", "cooling", "pods", "rows", "grid", "stranded"]
 
 
 # -- helpers -----------------------------------------------------------------------------------

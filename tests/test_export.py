@@ -36,6 +36,7 @@ from optimizer.schema import (
     Row,
     Site,
 )
+from optimizer.stranded import STRANDED_COLUMNS
 from optimizer.tables import (
     CLUSTER_COLUMNS,
     COOLING_COLUMNS,
@@ -48,7 +49,7 @@ from optimizer.tables import (
     Plan,
 )
 
-TABLES = ["placements", "clusters", "power", "cooling", "pods", "rows", "grid"]
+TABLES = ["placements", "clusters", "power", "cooling", "pods", "rows", "grid", "stranded"]
 PLAN_FILES = {
     *(f"{t}.csv" for t in TABLES),
     "summary.json",
@@ -255,6 +256,7 @@ def test_csv_tables_have_the_plan_columns_and_rounded_floats(plan, tmp_path):
         "pods": POD_COLUMNS,
         "rows": ROW_COLUMNS,
         "grid": GRID_COLUMNS,
+        "stranded": STRANDED_COLUMNS,
     }
     for name, columns in expected.items():
         assert pd.read_csv(out / f"{name}.csv").columns.tolist() == columns
