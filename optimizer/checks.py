@@ -273,12 +273,12 @@ def site_warnings(site: Site, locations: SiteLocations | None = None) -> list[Is
                 )
             )
     liquid_halls = {r.hall for r in site.rows if r.liquid}
-    liquid_kw: Counter[str] = Counter()
+    liquid_kw: dict[str, float] = {}
     for line in site.cooling:
         if line.medium == "liquid":
-            liquid_kw[line.hall] += line.capacity_kw
+            liquid_kw[line.hall] = liquid_kw.get(line.hall, 0.0) + line.capacity_kw
     for hall in site.halls:
-        if hall in liquid_halls and liquid_kw[hall] == 0:
+        if hall in liquid_halls and liquid_kw.get(hall, 0.0) == 0:
             issues.append(
                 at.issue(  # at the hall's (empty) liquid line if it has one
                     "cooling",
