@@ -29,7 +29,6 @@ import os
 import re
 import secrets
 import shutil
-import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,11 +53,11 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from PIL import Image
 
 from optimizer.errors import Issue, SiteError, UsageError
 from optimizer.tables import PLACEMENT_COLUMNS, Plan
+from optimizer.textsafe import neutralized_table, string_cells, unneutralize
 
 # -- output conventions ----------------------------------------------------------------------
 FLOAT_DECIMALS = 6  # every float in the CSVs, summary.json and the workbook
@@ -135,6 +134,7 @@ def write_plan(plan: Plan, out: Path) -> Path:
         if out.suffix.lower() == ".xlsx":
             if out.is_dir():
                 raise UsageError(f"{out} is a folder, not a workbook; choose another --out")
+            _check_replaceable_workbook(out)
             write_atomically(out, lambda tmp: _write_workbook(plan, tmp / out.name))
         else:
             _check_replaceable_folder(out)
@@ -227,6 +227,25 @@ def _swap_into_place(new: Path, out: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
+def _check_replaceable_workbook(out: Path) -> None:
+    """An existing `out.xlsx` is replaced only when it is a plan workbook rackfit wrote (it
+    has the sheets Summary and placements), never a site workbook or another file."""
+    if not (out.exists() or out.is_symlink()):
+        return
+    from optimizer.errors import SiteError
+    from optimizer.loaders import read_workbook_sheets
+
+    try:
+        sheets = read_workbook_sheets(out, [], wanted=SUMMARY_SHEET)
+    except SiteError:
+        sheets = {}
+    if SUMMARY_SHEET not in sheets:
+        raise UsageError(
+            f"{out} exists and is not a plan workbook (no {SUMMARY_SHEET} sheet), e.g. a site; "
+            "refusing to replace it, choose another --out"
+        )
+
+
 def _check_replaceable_folder(out: Path) -> None:
     if not out.exists():
         return
@@ -299,7 +318,7 @@ def _plain_value(value: Any) -> Any:
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    table.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    neutralized_table(table).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 # -- summary.json ----------------------------------------------------------------------------
@@ -345,6 +364,7 @@ def _write_workbook(
     _fill_summary_sheet(summary_sheet, plan, tables["clusters"])
     for name, table in tables.items():
         _fill_table_sheet(workbook.create_sheet(sheet_title(name)), table)
+    string_cells(workbook)
     workbook.save(path)
 
 
@@ -995,18 +1015,6 @@ def _short(text: str, n: int) -> str:
 # ============================================================================================
 # Reading placements back (rackfit check)
 # ============================================================================================
-# What a damaged or foreign file raises in zipfile, openpyxl and its XML parser.
-_UNREADABLE_WORKBOOK = (
-    zipfile.BadZipFile,
-    InvalidFileException,
-    SyntaxError,  # XML errors (ElementTree's and lxml's)
-    KeyError,
-    OSError,
-    TypeError,
-    ValueError,
-)
-
-
 def read_plan_placements(path: Path) -> pd.DataFrame:
     """Placements from a plan folder, a plan workbook (sheet `placements`) or a bare
     placements CSV, e.g. one edited by hand.
@@ -1038,7 +1046,7 @@ def read_plan_placements(path: Path) -> pd.DataFrame:
 def _read_placements_csv(path: Path) -> pd.DataFrame:
     try:
         # Blank lines are kept (and dropped below) so that row numbers match the file.
-        return pd.read_csv(
+        table = pd.read_csv(
             path,
             dtype=str,
             keep_default_na=False,
@@ -1052,19 +1060,35 @@ def _read_placements_csv(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as e:
         message = f"cannot read as CSV: {str(e).strip()}"
         raise SiteError(Issue(where=str(path), message=message)) from None
+    return table.map(unneutralize)  # an id written neutralized reads back as itself
 
 
 def _read_placements_sheet(path: Path) -> pd.DataFrame:
-    try:
-        with pd.ExcelFile(path, engine="openpyxl") as workbook:
-            sheets = [str(s) for s in workbook.sheet_names]
-            if "placements" in sheets:
-                return pd.read_excel(workbook, sheet_name="placements", dtype=object)
-    except _UNREADABLE_WORKBOOK as e:
-        message = f"cannot read as an .xlsx workbook: {type(e).__name__}: {e}"
-        raise SiteError(Issue(where=str(path), message=message)) from None
-    message = f"no sheet 'placements' (sheets: {', '.join(sheets)})"
-    raise SiteError(Issue(where=str(path), message=message))
+    """The sheet `placements` as text, through the site loader's safe reader (only the cells
+    the file holds, formulas by their saved value, `NA` stays the id `NA`)."""
+    from optimizer.loaders import read_workbook_sheets
+
+    issues: list[Issue] = []
+    sheets = read_workbook_sheets(path, issues, wanted="placements")
+    if issues:
+        raise SiteError(issues)
+    if "placements" not in sheets:
+        message = "no sheet 'placements' (a plan workbook has one)"
+        raise SiteError(Issue(where=str(path), message=message))
+    rows = sheets["placements"]
+    if not rows:
+        return pd.DataFrame()
+    (first, header), body = rows[0], rows[1:]
+    width = max(len(values) for _, values in rows)
+    names = [
+        f"Unnamed: {j}" if h is None or str(h).strip() == "" else str(h)
+        for j, h in enumerate(list(header) + [None] * (width - len(header)))
+    ]
+    # Row numbers kept (blank rows stay, as blank records): the header is the first row.
+    records: list[list[Any]] = [[None] * width for _ in range(body[-1][0] - first if body else 0)]
+    for line, values in body:
+        records[line - first - 1] = list(values) + [None] * (width - len(values))
+    return pd.DataFrame(records, columns=names, dtype=object)
 
 
 def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:

@@ -132,10 +132,12 @@ def cell_text(value: Any) -> str:
 
 def _records(
     where: str, header: list[str], rows: Iterable[tuple[int, list[Any]]], issues: list[Issue],
-    header_row: int = 1,
+    header_row: int = 1, neutralized: bool = False,
 ) -> RawTable:  # fmt: skip
     """Rows of cells -> a RawTable. Blank rows are left out (their numbers stay taken); a row
-    with more cells than the header has columns is reported here and marked with `EXTRA`."""
+    with more cells than the header has columns is reported here and marked with `EXTRA`.
+    `neutralized` (CSV files): a field neutralized against formulas reads as the text it
+    stands for (optimizer/textsafe.py); a workbook's string cells hold the text itself."""
     columns = [cell_text(h) for h in header]
     _control_issues(where, header_row, columns, columns, issues)
     records = []
@@ -143,7 +145,7 @@ def _records(
         texts = [v.strip() if v.__class__ is str else cell_text(v) for v in values]
         if not any(texts):
             continue  # blank line
-        if any(t[:1] == QUOTE for t in texts):
+        if neutralized and any(t[:1] == QUOTE for t in texts):
             texts = [unneutralize(t) for t in texts]
         padded = texts + [""] * (len(columns) - len(texts))
         if control_character("".join(padded)) is not None:
@@ -264,7 +266,7 @@ def _read_csv(path: Path, issues: list[Issue], folder: Path | None = None) -> Ra
         issues.append(Issue(where, "file is empty; expected a header line"))
         return None
     header_row, header = rows[0]
-    return _records(where, header, rows[1:], issues, header_row)
+    return _records(where, header, rows[1:], issues, header_row, neutralized=True)
 
 
 class _SiteYamlLoader(yaml.SafeLoader):

@@ -84,3 +84,13 @@ def string_cells(workbook: Any) -> None:
         for cell in every:
             if cell.data_type == "f":
                 cell.data_type = "s"
+
+
+def neutralized_table(frame: Any) -> Any:
+    """A copy of a pandas DataFrame with every text cell `neutralize`d, for a CSV; number,
+    boolean and missing cells are left as they are."""
+    out = frame.copy()
+    for column in out.columns:
+        if getattr(out[column].dtype, "kind", "") == "O":  # object, string or category
+            out[column] = out[column].astype(object).map(neutralize_value)
+    return out
