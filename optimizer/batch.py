@@ -43,6 +43,9 @@ RESULT_COLUMNS = [
 ]
 
 
+SCHEDULER_TIMEOUT_S = 10
+
+
 def read_scenarios(path: Path) -> list[dict[str, str]]:
     """The scenarios table, each row as {column: text}. SiteError names file, row, column."""
     where = str(path)
@@ -50,6 +53,8 @@ def read_scenarios(path: Path) -> list[dict[str, str]]:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise SiteError(Issue(where, "no such file")) from None
+    except OSError as exc:  # a folder, no permission
+        raise SiteError(Issue(where, f"cannot read file: {exc.strerror or exc}")) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SiteError(Issue(where, f"not a readable CSV table: {exc}")) from None
     issues = [
@@ -61,7 +66,8 @@ def read_scenarios(path: Path) -> list[dict[str, str]]:
         issues.append(Issue(where, "required column is missing", column="scenario"))
     seen: set[str] = set()
     for i, name in enumerate(frame.get("scenario", pd.Series(dtype=str))):
-        if not name.strip():
+        name = name.strip()  # names are compared as they are used: trimmed
+        if not name:
             issues.append(Issue(where, "value is required", row=i + 2, column="scenario"))
         elif name in seen:
             issues.append(
@@ -218,7 +224,13 @@ def _on_dask(
         raise UsageError("Dask is not installed: pip install 'rackfit[cluster]'") from None
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            from optimizer.errors import UsageError
+
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise UsageError(f"--scheduler {scheduler}: cannot connect ({reason})") from None
     else:
         cluster = LocalCluster(
             n_workers=n_workers or 2, threads_per_worker=1, processes=True, dashboard_address=None

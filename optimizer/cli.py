@@ -5,6 +5,7 @@ contract's exit codes: 0 written, 1 internal error, 2 bad input or usage, 3 infe
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import sys
 import traceback
@@ -14,11 +15,18 @@ from typing import Any, TypeVar
 
 import click
 
-from optimizer.errors import RackfitError, SiteError, UsageError
+from optimizer.errors import RackfitError, SiteError, Terminated, UsageError
 from optimizer.schema import STRATEGIES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
+EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports a process it ended
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM raises `Terminated` (a KeyboardInterrupt), so that writing stops the way
+    Ctrl-C stops it: the temporary output removed, the previous one left as it was."""
+    raise Terminated
 
 
 def _err(text: str) -> None:
@@ -65,6 +73,10 @@ def handles_errors(func: F) -> F:
             _debug(debug, exc)
             _err(_one_line(str(exc)))
             code = exc.exit_code
+        except Terminated as exc:
+            _debug(debug, exc)
+            _err("terminated; nothing was written and earlier outputs are unchanged")
+            code = EXIT_TERMINATED
         except KeyboardInterrupt as exc:
             _debug(debug, exc)
             _err("interrupted; nothing was written and earlier outputs are unchanged")
@@ -106,6 +118,11 @@ class RackfitGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        import signal
+        import threading
+
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
         try:
             return super().main(*args, **kwargs)
         except click.exceptions.Exit as exc:
@@ -121,6 +138,9 @@ class RackfitGroup(click.Group):
         except click.ClickException as exc:
             _err(exc.format_message())
             sys.exit(exc.exit_code)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(
@@ -160,11 +180,23 @@ def validate(site: Path) -> None:
 
 
 # -- plan --------------------------------------------------------------------------------
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (a range check alone lets nan through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def time_limit_option(default_s: float, per: str) -> Callable[[F], F]:
     return click.option(
         "--time-limit",
         "time_limit_s",
-        type=click.FloatRange(min=0.1),
+        type=FiniteFloat(min=0.1),
         default=default_s,
         show_default=True,
         help=f"Seconds the solver may run {per}.",
@@ -174,7 +206,7 @@ def time_limit_option(default_s: float, per: str) -> Callable[[F], F]:
 def mip_gap_option(per: str) -> Callable[[F], F]:
     return click.option(
         "--mip-gap",
-        type=click.FloatRange(min=0.0, max=1.0),
+        type=FiniteFloat(min=0.0, max=1.0),
         default=1e-4,
         show_default=True,
         help=f"Stop when {per} is proven within this relative gap of optimal.",
@@ -216,7 +248,7 @@ def _solve_options(func: F) -> F:
         threads_option,
         click.option(
             "--grid-mw",
-            type=click.FloatRange(min=0.0),
+            type=FiniteFloat(min=0.0, max=100_000.0),
             default=None,
             help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still adds).",
         ),
@@ -306,14 +338,24 @@ def plan(
     write_plan(result, out)
     on_stage("write", time.perf_counter() - write_began)
     if result.status == "time_limit":
-        gap = result.summary.get("mip_gap")
-        _warn(
-            f"the time limit stopped the solver: the plan is feasible and verified but only "
-            f"proven within {100 * (gap or 0):.3f}% of the optimum (bound "
-            f"{result.summary.get('bound')}); raise --time-limit to close the gap"
-        )
+        _warn(_stopped_text(result.summary.get("mip_gap"), result.summary.get("bound")))
     if not quiet:
         click.echo(_summary_text(result, out, time.perf_counter() - began))
+
+
+def _stopped_text(gap: float | None, bound: float | None) -> str:
+    """The warning for a plan the time limit stopped, with the proven gap when there is one."""
+    if gap is None or bound is None:
+        return (
+            "the time limit stopped the solver before it proved any bound: the plan is "
+            "feasible and verified, but how far it is from the optimum is not known; raise "
+            "--time-limit to prove it"
+        )
+    return (
+        f"the time limit stopped the solver: the plan is feasible and verified but only "
+        f"proven within {100 * gap:.3f}% of the optimum (bound {bound:,.2f}); raise "
+        "--time-limit to close the gap"
+    )
 
 
 def _summary_text(result: Any, out: Path, total_s: float) -> str:
@@ -393,8 +435,7 @@ def init(directory: Path) -> None:
     template = Path(__file__).parent / "templates" / "starter"
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UsageError(f"{directory} already exists and is not empty; choose a new folder")
-    if directory.exists():
-        directory.rmdir()
+    directory = Path(os.path.abspath(directory))  # `init .` names the folder it fills
 
     def fill(tmp: Path) -> None:
         shutil.copytree(template, tmp / directory.name)
@@ -416,7 +457,7 @@ def convert(site: Path, out: Path) -> None:
 
     if out.exists() and not (out.is_dir() and not any(out.iterdir())):
         raise UsageError(f"{out} already exists; choose a new name")
-    direction = convert_site(site, out)
+    direction = convert_site(site, Path(os.path.abspath(out)))
     click.echo(f"wrote the site as a {direction}: {out}")
 
 

@@ -69,6 +69,11 @@ class NoPlanError(RackfitError):
     exit_code = 4
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised like Ctrl-C, so every half-written output is removed on the way
+    out (the command line installs the handler; exit code 143)."""
+
+
 class InternalError(RackfitError):
     """A bug: e.g. the solver's plan failed the independent verifier (exit code 1)."""
 

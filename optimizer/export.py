@@ -29,6 +29,7 @@ import os
 import re
 import secrets
 import shutil
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from optimizer.tables import PLACEMENT_COLUMNS, Plan
 from optimizer.textsafe import neutralized_table, string_cells, unneutralize
 
 # -- output conventions ----------------------------------------------------------------------
+MAX_POSITION = 10_000_000  # the most positions a row may have (schema.NonNegInt)
 FLOAT_DECIMALS = 6  # every float in the CSVs, summary.json and the workbook
 TIMING_DECIMALS = 3
 WORKBOOK_NAME = "plan.xlsx"
@@ -164,10 +166,15 @@ def _write_plan_folder(plan: Plan, folder: Path) -> None:
         _write_csv(table, folder / f"{name}.csv")
     _write_summary_json(plan, folder / SUMMARY_NAME)
     _write_workbook(plan, folder / WORKBOOK_NAME, tables)
-    floor_plans = _FloorPlans(plan)
-    for hall, file_name in picture_names(plan).items():
-        floor_plans.save(hall, folder / file_name)
-    _save_figure(utilization_figure(plan), folder / UTILIZATION_PICTURE)
+    with warnings.catch_warnings():
+        # A name in a script the font lacks (CJK, emoji) is drawn as boxes; matplotlib's
+        # warning per glyph would reach the terminal, even under --quiet.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        floor_plans = _FloorPlans(plan)
+        for hall, file_name in picture_names(plan).items():
+            floor_plans.save(hall, folder / file_name)
+        _save_figure(utilization_figure(plan), folder / UTILIZATION_PICTURE)
 
 
 def picture_names(plan: Plan) -> dict[str, str]:
@@ -193,8 +200,12 @@ def write_atomically(out: Path, fill: Callable[[Path], None]) -> None:
     included, it is removed (with any parent folders this call created) and a previous `out`
     is left as it was. An existing folder `out` is moved aside, the new one moved in, and the
     old one deleted only then."""
+    out = Path(os.path.abspath(out))  # `.` has a name now, and a parent
+    if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+        _fill_empty_folder(out, fill)  # e.g. `init .`: the folder itself stays
+        return
     created = _make_parents(out.parent)
-    tmp = _make_temp_dir(out.parent, f".{out.name}.tmp-")
+    tmp = _make_temp_dir(out.parent, f".{_short_name(out.name)}.tmp-")
     try:
         fill(tmp)
         _swap_into_place(tmp / out.name, out)
@@ -212,11 +223,40 @@ def write_atomically(out: Path, fill: Callable[[Path], None]) -> None:
 _write_atomically = write_atomically  # the name cli.py and convert.py import today
 
 
+def _short_name(name: str) -> str:
+    """The start of `name` for a temporary sibling, so that `.NAME.tmp-1234abcd` stays
+    within the 255 bytes a file name may have, however long `name` is."""
+    return name.encode("utf-8")[:200].decode("utf-8", errors="ignore")
+
+
+def _fill_empty_folder(out: Path, fill: Callable[[Path], None]) -> None:
+    """`write_atomically` into an existing empty folder (the current one, say), which cannot
+    be swapped: written beside its future place inside it, then moved in entry by entry. On
+    any exception what was moved is removed again and the folder is left empty."""
+    tmp = _make_temp_dir(out, ".rackfit.tmp-")
+    moved: list[Path] = []
+    try:
+        fill(tmp)
+        made = tmp / out.name
+        if not made.is_dir():
+            raise UsageError(f"{out} is a folder; choose another name")
+        for entry in sorted(made.iterdir()):
+            os.rename(entry, out / entry.name)
+            moved.append(out / entry.name)
+        made.rmdir()
+    except BaseException:
+        for path in moved:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    tmp.rmdir()
+
+
 def _swap_into_place(new: Path, out: Path) -> None:
     if not out.exists() or out.is_file():
         os.replace(new, out)  # atomic for a file; a new folder simply appears
         return
-    aside = _make_temp_dir(out.parent, f".{out.name}.old-")
+    aside = _make_temp_dir(out.parent, f".{_short_name(out.name)}.old-")
     os.rename(out, aside / out.name)
     try:
         os.rename(new, out)
@@ -1118,9 +1158,9 @@ def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:
             if record[column] == "":
                 issues.append(Issue(where, "empty; every rack needs one", line, column))
         position = _whole_number(record["position"])
-        if position is None or position < 1:
+        if position is None or not 1 <= position <= MAX_POSITION:
             shown = record["position"] or "empty"
-            message = f"{shown!r} is not a position (a whole number from 1)"
+            message = f"{shown!r} is not a position (a whole number from 1 to {MAX_POSITION:,})"
             issues.append(Issue(where, message, line, "position"))
         positions.append(position or 0)
     if issues:
