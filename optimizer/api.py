@@ -106,6 +106,8 @@ def _gain(model: Compiled, objective: float | None, baseline: float | None) -> f
 def first_fit_start(m: Any, model: Compiled, site: Site) -> Baseline:
     """First fit (minimums first, then as many racks as fit) as a start vector for HiGHS.
     A first fit that misses some min_racks is no plan: no start and no baseline."""
+    if site.existing or site.phases:
+        return Baseline(None, None, None)  # first fit plans an empty site in one wave
     placements = baseline.first_fit(site, minimums_first=True)
     counts = counts_from_placements(placements)
     placed = placements.groupby("cluster").size()
@@ -195,6 +197,10 @@ def plan(
     status = OPTIMAL if solution.status == "optimal" else TIME_LIMIT
     clusters = tables["clusters"]
     gpus = int(clusters["gpus"].sum())
+    racks = int(clusters["placed_racks"].sum())
+    brownfield = _brownfield_counts(site, clusters, m.objective_name)
+    if brownfield:  # the cost objective counts the new racks only
+        gpus, racks = brownfield.pop("gpus"), brownfield.pop("racks")
     rows, cols, nnz = model.shape
     summary: dict[str, Any] = {
         "site": site.name,
@@ -202,7 +208,7 @@ def plan(
         "objective_name": m.objective_name,
         "objective": _clean(solution.objective),
         "gpus": gpus,
-        "racks": int(clusters["placed_racks"].sum()),
+        "racks": racks,
         "design_kw": _clean(float(clusters["design_kw"].sum())),
         "mip_gap": _clean(solution.mip_gap),
         "bound": _clean(solution.bound),
@@ -220,13 +226,33 @@ def plan(
         "solver": "HiGHS",
         "strategy": strategy,
         "strategy_stages": getattr(m, "strategy_log", None) and m.strategy_log.stages,
-    }
+    } | brownfield
     return Plan(
         site=site,
         summary=summary,
         timings_s={k: round(v, 3) for k, v in stages.seconds.items()},
         **tables,
     )
+
+
+def _brownfield_counts(site: Site, clusters: Any, objective: str) -> dict[str, Any]:
+    """v1.1 summary keys: `new_racks`, `new_gpus` (racks installed by the plan) and, for a
+    site with phases, `phases`; `gpus`/`racks` are what the objective counts (existing
+    clustered racks too for `gpus`, the new racks only for `cost`). Empty for a v1 site."""
+    if not site.existing and not site.phases:
+        return {}
+    existing = clusters["existing_racks"] if "existing_racks" in clusters else 0 * clusters["gpus"]
+    new_racks = int((clusters["placed_racks"] - existing).sum())
+    per_rack = clusters["gpus"] / clusters["placed_racks"].where(clusters["placed_racks"] > 0, 1)
+    new_gpus = int(round(float(((clusters["placed_racks"] - existing) * per_rack).sum())))
+    out: dict[str, Any] = {"new_racks": new_racks, "new_gpus": new_gpus}
+    if objective == "cost":
+        out |= {"gpus": new_gpus, "racks": new_racks}
+    else:
+        out |= {"gpus": int(clusters["gpus"].sum()), "racks": int(clusters["placed_racks"].sum())}
+    if site.phases:
+        out["phases"] = [p.phase for p in site.phases]
+    return out
 
 
 def _clean(value: float | None) -> float | None:
@@ -248,6 +274,12 @@ def _solve(
     """Plain HiGHS from the first-fit start, or the strategy pipeline (optimizer.strategy)."""
     if strategy not in STRATEGIES:
         raise UsageError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy}")
+    if strategy != "plain" and (site.existing or site.phases):
+        # The strategy's surrogate bound and heuristic know neither fixed load nor phases;
+        # a bound that ignored them would not be a valid bound. HiGHS alone proves these.
+        with stages.stage("solve"):
+            solution = Solver(model, options).solve(start, on_progress)
+        return solution, "highs"
     if strategy != "plain":
         from optimizer import strategy as strat
 

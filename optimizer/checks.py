@@ -9,7 +9,7 @@ a cluster that fits nowhere, ...); warnings never stop a solve.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -235,6 +235,170 @@ def table_errors(parsed: ParsedSite, raw: RawSite, model_ids: set[str]) -> list[
                 )
             )
         previous = temp if previous is None else max(previous, temp)
+    issues += brownfield_errors(parsed, raw, model_ids, named)
+    return issues
+
+
+def brownfield_errors(
+    parsed: ParsedSite, raw: RawSite, model_ids: set[str], named: Callable[[str], str]
+) -> list[Issue]:
+    """Contract v1.1: failover ratings, phases and the racks already standing (existing.csv),
+    each problem at its file, row and column."""
+    issues: list[Issue] = []
+    for loc in parsed.tables["power"]:
+        d = loc.obj
+        if d.failover_kw is not None and d.failover_kw < d.capacity_kw * d.derate * (1 - 1e-12):
+            issues.append(
+                Issue(
+                    loc.where,
+                    f"failover_kw ({d.failover_kw:g}) is below capacity_kw x derate "
+                    f"({d.capacity_kw * d.derate:g}); the rating after a failure cannot be "
+                    "lower than the continuous one",
+                    row=loc.line,
+                    column="failover_kw",
+                )
+            )
+    _duplicates(raw, "phases", ("phase",), issues)
+    has_phases = "phases" in raw.tables or "phases" in raw.unread
+    phases = raw.ids("phases", "phase")
+    for table in ("rows", "cooling", "demand"):
+        for where, line, rec in _records(raw, table):
+            value = rec.get("phase", "")
+            if not value or EXTRA in rec:
+                continue
+            if not has_phases:
+                message = (
+                    f"phase '{shorten(value)}' but the site has no {named('phases')}; add it "
+                    "listing the phases, or leave phase empty"
+                )
+            elif "phases" in parsed.broken or value in phases:
+                continue
+            else:
+                message = f"phase '{shorten(value)}' is not in {named('phases')}"
+            issues.append(Issue(where, message, row=line, column="phase"))
+    issues += _existing_errors(parsed, raw, model_ids, named)
+    return issues
+
+
+def _existing_errors(
+    parsed: ParsedSite, raw: RawSite, model_ids: set[str], named: Callable[[str], str]
+) -> list[Issue]:
+    """existing.csv: each rack on a position of a row of the first phase, each position used
+    once, a known model, and a known cluster of the same model; a colocated cluster's
+    existing racks in one hall (pod)."""
+    issues: list[Issue] = []
+    rows = {(r.obj.hall, r.obj.row): r.obj for r in parsed.tables["rows"]}
+    row_ids = {(rec.get("hall", ""), rec.get("row", "")) for _, _, rec in _records(raw, "rows")}
+    clusters = {c.obj.cluster: c.obj for c in parsed.tables["demand"]}
+    cluster_ids = raw.ids("demand", "cluster")
+    first_phase = next((p.obj.phase for p in parsed.tables["phases"]), None)
+    taken: dict[tuple[str, str, int], int] = {}
+    groups: dict[str, dict[str, int]] = {}  # cluster -> hall or pod -> first line
+    for loc in parsed.tables["existing"]:
+        rack, where, line = loc.obj, loc.where, loc.line
+        row = rows.get(rack.row_id)
+        label = f"{shorten(rack.hall)}/{shorten(rack.row)}"
+        if rack.row_id not in row_ids:
+            if "rows" not in parsed.broken:
+                issues.append(Issue(where, f"row {label} is not in {named('rows')}", line, "row"))
+        elif row is not None:
+            if rack.position > row.positions:
+                issues.append(
+                    Issue(
+                        where,
+                        f"position {rack.position} is off the row: {label} has "
+                        f"{row.positions} positions",
+                        line,
+                        "position",
+                    )
+                )
+            if row.phase and row.phase != first_phase:
+                issues.append(
+                    Issue(
+                        where,
+                        f"row {label} exists only from phase '{shorten(row.phase)}' on; a "
+                        "rack already standing needs a row of the first phase",
+                        line,
+                        "row",
+                    )
+                )
+        key = (rack.hall, rack.row, rack.position)
+        if key in taken:
+            issues.append(
+                Issue(
+                    where,
+                    f"position {rack.position} of {label} is taken twice (first on row "
+                    f"{taken[key]})",
+                    line,
+                    "position",
+                )
+            )
+        else:
+            taken[key] = line or 0
+        if rack.model not in model_ids and "models" not in parsed.broken:
+            issues.append(
+                Issue(
+                    where,
+                    f"model '{shorten(rack.model)}' is in neither the hardware library "
+                    f"(rackfit models) nor {named('models')}",
+                    line,
+                    "model",
+                )
+            )
+        if rack.cluster is None:
+            continue
+        cluster = clusters.get(rack.cluster)
+        if rack.cluster not in cluster_ids:
+            if "demand" not in parsed.broken:
+                issues.append(
+                    Issue(
+                        where,
+                        f"cluster '{shorten(rack.cluster)}' is not in {named('demand')}",
+                        line,
+                        "cluster",
+                    )
+                )
+            continue
+        if cluster is None:
+            continue
+        if cluster.model != rack.model:
+            issues.append(
+                Issue(
+                    where,
+                    f"model '{shorten(rack.model)}' is not the model of cluster "
+                    f"'{shorten(rack.cluster)}' ('{shorten(cluster.model)}')",
+                    line,
+                    "model",
+                )
+            )
+        if cluster.colocate == "none" or row is None:
+            continue
+        group = rack.hall if cluster.colocate == "hall" else row.pod
+        if group is None:
+            issues.append(
+                Issue(
+                    where,
+                    f"cluster '{shorten(rack.cluster)}' is colocated by pod but row {label} "
+                    "has no pod",
+                    line,
+                    "cluster",
+                )
+            )
+            continue
+        seen = groups.setdefault(rack.cluster, {})
+        if seen and group not in seen:
+            first_group, first_line = next(iter(seen.items()))
+            issues.append(
+                Issue(
+                    where,
+                    f"cluster '{shorten(rack.cluster)}' is colocated by {cluster.colocate} but "
+                    f"its existing racks stand in {cluster.colocate} '{shorten(first_group)}' "
+                    f"(row {first_line}) and '{shorten(group)}'",
+                    line,
+                    "cluster",
+                )
+            )
+        seen.setdefault(group, line or 0)
     return issues
 
 
@@ -285,6 +449,20 @@ def site_warnings(site: Site, locations: SiteLocations | None = None) -> list[Is
                     (hall, "liquid"),
                     f"hall '{hall}' has liquid rows but no liquid cooling capacity",
                     column="medium",
+                )
+            )
+    rows = {r.id: r for r in site.rows}
+    for rack in site.existing:
+        row, model = rows[rack.row_id], site.model_by_id[rack.model]
+        if not row.fits(model):
+            issues.append(
+                at.issue(
+                    "existing",
+                    (rack.hall, rack.row, str(rack.position)),
+                    f"existing rack at {row.label} position {rack.position} ({model.model}) "
+                    "would not fit the row (power per position, weight or liquid); it "
+                    "already stands, so it is kept and counted in every limit",
+                    column="model",
                 )
             )
     used_pods = Counter(r.pod for r in site.rows if r.pod is not None)

@@ -22,14 +22,56 @@ from optimizer.formulation import build_model
 from optimizer.schema import Site
 from optimizer.solve import Compiled, SolveOptions, compile_model, solve
 
-ELASTIC = {"space", "cooling", "network", "power", "grid"}
+ELASTIC = {"space", "cooling", "network", "power", "grid", "cooling_phase", "grid_phase"}
+# What racks already standing can break on their own (contract v1.1, exit 3).
+STANDING_RULES = ("demand", "cooling", "network", "power", "grid")
 UNITS = {"space": "positions", "network": "ports"}
 
 
+def standing_violations(site: Site) -> list[str]:
+    """Contract v1.1: the limits the racks already standing break on their own, in every
+    phase, each with the amount it is over by (checked by the independent verifier)."""
+    if not site.existing:
+        return []
+    import pandas as pd
+
+    from optimizer.verify import verify
+
+    placements = pd.DataFrame(
+        [
+            {
+                "hall": r.hall,
+                "row": r.row,
+                "position": r.position,
+                "cluster": r.cluster or "",
+                "model": r.model,
+                "existing": "true",
+            }
+            for r in site.existing
+        ]
+    )
+    out = []
+    for v in verify(site, placements):
+        if v.rule not in STANDING_RULES or v.load <= v.limit:
+            continue  # a minimum the new racks are to meet is no conflict
+        unit = "ports" if v.rule == "network" else "racks" if v.rule == "demand" else "kW"
+        out.append(f"{v.message} ({v.load - v.limit:,.1f} {unit} over)")
+    return out
+
+
 def raise_if_trivially_infeasible(site: Site) -> None:
-    """A cluster with min_racks > 0 whose model fits no row, or fewer fitting positions
-    than its minimum."""
+    """Racks already standing that break a limit on their own (v1.1); a cluster with
+    min_racks > 0 whose model fits no row, or fewer fitting positions than its minimum."""
     from optimizer.formulation import Index
+
+    standing = standing_violations(site)
+    if standing:
+        raise InfeasibleError(
+            "the site is infeasible: the racks already standing (existing.csv) break "
+            f"{'a limit' if len(standing) == 1 else f'{len(standing)} limits'} on their own: "
+            + "; ".join(standing),
+            standing,
+        )
 
     index = Index(site)
     problems = []
@@ -47,7 +89,7 @@ def raise_if_trivially_infeasible(site: Site) -> None:
                 f"{', liquid' if model.liquid_fraction > 0 else ''}) but the model fits no "
                 f"row{where}"
             )
-        elif positions < c.min_racks:
+        elif positions + index.existing_in_cluster.get(c.cluster, 0) < c.min_racks:
             problems.append(
                 f"cluster {c.cluster} needs at least {c.min_racks} racks of {model.model} but "
                 f"only {positions} positions fit it"
@@ -144,6 +186,19 @@ def _sentence(m, family: str, key, who: str, verb: str, need: float, limit: floa
         return (
             f"clusters {who} {verb} at least {need:,.0f} kW through {lim.device} {when}; "
             f"its limit is {limit:,.0f} kW (capacity x derate)"
+        )
+    if family == "cooling_phase":
+        phase = m.index.site.phases[key[2]].phase
+        return (
+            f"clusters {who} {verb} at least {need:,.0f} kW of {key[1]} cooling in hall "
+            f"{key[0]} in phase {phase} (beside the racks already standing); it has "
+            f"{limit:,.0f} kW then"
+        )
+    if family == "grid_phase":
+        phase = m.index.site.phases[key].phase
+        return (
+            f"clusters {who} {verb} at least {need:,.0f} kW from the grid and on-site supply "
+            f"in phase {phase}, beyond the fixed draw; the phase leaves {limit:,.0f} kW"
         )
     if family == "grid":
         fixed = m.index.site.fixed_overhead_kw  # the row's limit is the supply minus it

@@ -1131,31 +1131,39 @@ def _read_placements_sheet(path: Path) -> pd.DataFrame:
     return pd.DataFrame(records, columns=names, dtype=object)
 
 
+OPTIONAL_PLACEMENT_COLUMNS = ("existing", "phase")  # contract v1.1
+
+
 def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:
     raw = raw.rename(columns=lambda c: str(c).strip())
     text = raw.map(_cell_text) if len(raw.columns) else raw
     # Columns without a header and without values (stray commas, formatted empty cells).
     text = text[[c for c in text.columns if not (_unnamed(c) and not text[c].any())]]
+    allowed = [*PLACEMENT_COLUMNS, *OPTIONAL_PLACEMENT_COLUMNS]
     issues = [
         Issue(where, f"missing column {c} (placements need {','.join(PLACEMENT_COLUMNS)})", 1, c)
         for c in PLACEMENT_COLUMNS
         if c not in text.columns
     ]
     issues += [
-        Issue(where, f"unknown column {c!r} (placements have {','.join(PLACEMENT_COLUMNS)})", 1, c)
+        Issue(where, f"unknown column {c!r} (placements have {','.join(allowed)})", 1, c)
         for c in text.columns
-        if c not in PLACEMENT_COLUMNS
+        if c not in allowed
     ]
     if issues:
         raise SiteError(issues)
-    text = text[PLACEMENT_COLUMNS]
+    columns = [c for c in allowed if c in text.columns]
+    text = text[columns]
     text = text[(text != "").any(axis=1)]
     positions: list[int] = []
     for index, values in zip(text.index, text.itertuples(index=False, name=None), strict=True):
         line = int(index) + 2  # the header is row 1
-        record = dict(zip(PLACEMENT_COLUMNS, values, strict=True))
+        record = dict(zip(columns, values, strict=True))
+        existing = record.get("existing", "").lower()
+        if existing not in ("", "true", "false"):
+            issues.append(Issue(where, f"{existing!r} is not true or false", line, "existing"))
         for column in ("hall", "row", "cluster", "model"):
-            if record[column] == "":
+            if record[column] == "" and not (column == "cluster" and existing == "true"):
                 issues.append(Issue(where, "empty; every rack needs one", line, column))
         position = _whole_number(record["position"])
         if position is None or not 1 <= position <= MAX_POSITION:
@@ -1167,6 +1175,8 @@ def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:
         raise SiteError(issues)
     out = text.reset_index(drop=True).astype(str)
     out["position"] = pd.Series(positions, dtype="int64")
+    if "existing" in out.columns:
+        out["existing"] = out["existing"].str.lower()
     return out
 
 

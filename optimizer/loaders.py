@@ -32,7 +32,9 @@ from optimizer.schema import (
     Cluster,
     CoolingLine,
     Device,
+    ExistingRack,
     OverheadPoint,
+    Phase,
     Pod,
     RackModel,
     Row,
@@ -59,6 +61,9 @@ TABLES: dict[str, TableSpec] = {
     "models": TableSpec(RackModel, required=False, needs_rows=False),
     "overhead": TableSpec(OverheadPoint, required=False, needs_rows=False),
     "weather": TableSpec(WeatherHour, required=False, needs_rows=False),
+    # v1.1 (site-format.md): racks already standing, and the build-out's phases
+    "existing": TableSpec(ExistingRack, required=False, needs_rows=False),
+    "phases": TableSpec(Phase, required=False, needs_rows=True),
 }
 SITE_KEYS = (
     "name", "grid_limit_kw", "onsite_firm_kw", "fixed_overhead_kw", "design_temp_c", "pue",
@@ -916,6 +921,8 @@ def build_site(raw: RawSite, models_dir: Path | None = None) -> Site:
         "demand": tuple(loc.obj for loc in t["demand"]),
         "overhead": tuple(loc.obj for loc in t["overhead"]),
         "weather": weather,
+        "existing": tuple(loc.obj for loc in t["existing"]),
+        "phases": tuple(loc.obj for loc in t["phases"]),
     }
     try:
         return Site.model_validate(data)
@@ -933,7 +940,7 @@ def build_site(raw: RawSite, models_dir: Path | None = None) -> Site:
 ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "rows": ("hall", "row"), "power": ("device",), "cooling": ("hall", "medium"),
     "pods": ("pod",), "demand": ("cluster",), "models": ("model",), "overhead": ("temp_c",),
-    "weather": ("hour",),
+    "weather": ("hour",), "existing": ("hall", "row", "position"), "phases": ("phase",),
 }  # fmt: skip
 
 

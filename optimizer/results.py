@@ -17,13 +17,14 @@ import pyomo.environ as pyo
 
 from optimizer import verify
 from optimizer.formulation import Index, Place
-from optimizer.layout import placements_from_counts
-from optimizer.schema import MEDIA, Site
+from optimizer.layout import placements_from_counts, placements_with_phases
+from optimizer.schema import MEDIA, Cluster, Site
 from optimizer.solve import Compiled
 from optimizer.tables import (
     CLUSTER_COLUMNS,
     COOLING_COLUMNS,
     GRID_COLUMNS,
+    PHASE_COLUMNS,
     POD_COLUMNS,
     POWER_COLUMNS,
     ROW_COLUMNS,
@@ -53,13 +54,47 @@ def racks_by_place(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> dict
     return out
 
 
+def standing_by_place(
+    m: pyo.ConcreteModel, model: Compiled, x: np.ndarray
+) -> dict[Place, list[int]]:
+    """(cluster, hall, row) -> new racks standing there in each phase (v1.1)."""
+    index: Index = m.index
+    out: dict[Place, list[int]] = {}
+    for p in m.PLACES:
+        counts = []
+        for q in index.phases:
+            if q == index.last_phase:
+                var = m.racks[p]
+            elif q < index.first_phase(p):
+                counts.append(0)
+                continue
+            else:
+                var = m.stand[(*p, q)]
+            counts.append(int(round(x[model.column_of[id(var)]])))
+        out[p] = counts
+    return out
+
+
+def _phase_id(m: pyo.ConcreteModel, q: int) -> str:
+    phases = m.index.site.phases
+    return phases[q].phase if phases else str(q)
+
+
 def _row_labels(m: pyo.ConcreteModel, model: Compiled) -> tuple[list[str], list[str]]:
     labels, families = [], []
     limits = m.power_limits
     for con in model.constraints:
         parent = con.parent_component().name
         key = con.index()
-        if parent == "power":
+        if parent == "cooling_phase":
+            labels.append(f"cooling {key[0]} {key[1]} in phase {_phase_id(m, key[2])}")
+        elif parent == "grid_phase":
+            labels.append(f"grid in phase {_phase_id(m, key)}")
+        elif parent == "demand_phase":
+            labels.append(f"min_racks {key}")
+        elif parent == "phase_stays":
+            labels.append(f"racks stay {key[0]} {key[1]}/{key[2]}")
+        elif parent == "power":
             labels.append(f"power {limits[key].label}")
         elif parent == "space":
             labels.append(f"space {key[0]}/{key[1]}")
@@ -83,7 +118,7 @@ def growable_columns(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> np
     """Rack columns that could take one more rack as far as their own bound and their
     cluster's max_racks go (so a limit is judged only by racks that could still come)."""
     index: Index = m.index
-    placed: Counter[str] = Counter()
+    placed: Counter[str] = Counter(index.existing_in_cluster)
     for p in m.PLACES:
         placed[p[0]] += int(round(x[model.column_of[id(m.racks[p])]]))
     grow = np.zeros(model.shape[1], dtype=bool)
@@ -91,6 +126,10 @@ def growable_columns(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> np
         cap = index.cluster[p[0]].max_racks
         k = model.column_of[id(m.racks[p])]
         grow[k] = x[k] < model.col_upper[k] - 0.5 and (cap is None or placed[p[0]] < cap)
+    if hasattr(m, "stand"):  # v1.1: an earlier phase's count can grow up to the next one's
+        for key in m.PLACE_PHASES:
+            k = model.column_of[id(m.stand[key])]
+            grow[k] = x[k] < model.col_upper[k] - 0.5
     return grow
 
 
@@ -178,14 +217,26 @@ def build_tables(
     index: Index = m.index
     site = index.site
     racks = racks_by_place(m, model, x)
-    placements = placements_from_counts(site, racks)
+    standing = None
+    if site.existing or site.phases:
+        standing = standing_by_place(m, model, x)
+        placements = placements_with_phases(site, standing)
+    else:
+        placements = placements_from_counts(site, racks)
     state = row_state(m, model, x)
     placed = Counter[str]()
     for (c, _, _), n in racks.items():
         placed[c] += n
-    return {
+    for c, n in index.existing_in_cluster.items():
+        placed[c] += n
+    phases = (
+        {}
+        if standing is None or not site.phases
+        else {"phases": _phases_table(m, index, standing, model, state)}
+    )
+    return phases | {
         "placements": placements,
-        "clusters": _clusters_table(site, placed, _limited_by(m, index, model, x, state, placed)),
+        "clusters": _clusters_table(index, placed, _limited_by(m, index, model, x, state, placed)),
         "power": _power_table(m, site, placements, model, state, duals),
         "cooling": _cooling_table(index, racks, model, duals, state),
         "pods": _pods_table(index, racks, model, duals, state),
@@ -194,7 +245,10 @@ def build_tables(
     }
 
 
-def _clusters_table(site: Site, placed: Counter[str], limited: dict[str, str]) -> pd.DataFrame:
+def _clusters_table(index: Index, placed: Counter[str], limited: dict[str, str]) -> pd.DataFrame:
+    """Per cluster; `placed_racks` counts its existing racks too, and (v1.1, with
+    existing.csv) `existing_racks` says how many of them stood already."""
+    site = index.site
     lines = []
     for c in site.demand:
         model = site.model_of(c)
@@ -214,6 +268,12 @@ def _clusters_table(site: Site, placed: Counter[str], limited: dict[str, str]) -
             ]
         )
     frame = pd.DataFrame(lines, columns=CLUSTER_COLUMNS)
+    if site.existing:
+        frame.insert(
+            CLUSTER_COLUMNS.index("placed_racks") + 1,
+            "existing_racks",
+            [index.existing_in_cluster.get(c.cluster, 0) for c in site.demand],
+        )
     return frame.astype({"max_racks": "Int64"})
 
 
@@ -240,29 +300,32 @@ def _power_table(
             if state.tight[k]:
                 binding_rows.update((limit.device, *limit.twins))
     lines = []
+    failover = any(d.failover_kw is not None for d in site.devices)
     for d in site.devices:
-        limit = d.usable_kw
         row = by_device[d.device]
+        limit = float(row["worst_limit_kw"]) if failover else d.usable_kw
         worst = float(row["worst_kw"])
         normal = float(row["normal_kw"])
         util = worst / limit if limit > 0 else (0.0 if worst == 0 else float("inf"))
         failure = row["worst_failure"]
-        lines.append(
-            [
-                d.device,
-                d.parent,
-                d.capacity_kw,
-                d.derate,
-                _round(limit),
-                _round(normal),
-                _round(worst),
-                None if failure is None or pd.isna(failure) else str(failure),
-                _round(util),
-                bool(d.device in binding_rows or util >= BINDING_UTILIZATION),
-                _round(marginal.get(d.device, 0.0)),
-            ]
-        )
-    return pd.DataFrame(lines, columns=POWER_COLUMNS)
+        line = [
+            d.device,
+            d.parent,
+            d.capacity_kw,
+            d.derate,
+            _round(d.usable_kw),
+            _round(normal),
+            _round(worst),
+            None if failure is None or pd.isna(failure) else str(failure),
+            _round(util),
+            bool(d.device in binding_rows or util >= BINDING_UTILIZATION),
+            _round(marginal.get(d.device, 0.0)),
+        ]
+        if failover:  # v1.1: the short-term rating and which limit gave the worst case
+            line += [d.failover_kw, str(row["worst_limit"]), _round(limit)]
+        lines.append(line)
+    columns = POWER_COLUMNS + (["failover_kw", "worst_limit", "worst_limit_kw"] if failover else [])
+    return pd.DataFrame(lines, columns=columns)
 
 
 def _utilization(load: float, limit: float) -> float:
@@ -294,6 +357,7 @@ def _cooling_table(
     for hall in site.halls:
         for medium in MEDIA:
             load = sum(index.model(p).heat_kw(medium) * n for p, n in racks.items() if p[1] == hall)
+            load += sum(m.heat_kw(medium) for rid, m, _ in index.existing_models if rid[0] == hall)
             cap = site.cooling_capacity_kw(hall, medium)
             if (
                 cap == 0
@@ -331,6 +395,10 @@ def _pods_table(
         pod = index.row[p[1], p[2]].pod
         if pod is not None:
             used[pod] += index.model(p).ports * n
+    for rid, rack_model, _ in index.existing_models:
+        pod = index.row[rid].pod
+        if pod is not None:
+            used[pod] += rack_model.ports
     lines = []
     for pod_line in site.pods:
         u = used.get(pod_line.pod, 0)
@@ -357,6 +425,9 @@ def _rows_table(
     for p, n in racks.items():
         count[p[1], p[2]] += n
         kw[p[1], p[2]] += index.model(p).design_kw * n
+    for rid, rack_model, _ in index.existing_models:
+        count[rid] += 1
+        kw[rid] += rack_model.design_kw
     lines = []
     for r in site.rows:
         n = count.get(r.id, 0)
@@ -388,11 +459,14 @@ def _grid_table(
 ) -> pd.DataFrame:
     site = index.site
     air_oh, liquid_oh = site.overhead_at(site.design_temp_c)
-    it = sum(index.model(p).design_kw * n for p, n in racks.items())
-    air = sum(index.model(p).heat_kw("air") * n for p, n in racks.items()) * air_oh
-    liquid = sum(index.model(p).heat_kw("liquid") * n for p, n in racks.items()) * liquid_oh
+    standing = [(index.model(p), n) for p, n in racks.items()]
+    standing += [(rack_model, 1) for _, rack_model, _ in index.existing_models]
+    it = sum(rm.design_kw * n for rm, n in standing)
+    air = sum(rm.heat_kw("air") * n for rm, n in standing) * air_oh
+    liquid = sum(rm.heat_kw("liquid") * n for rm, n in standing) * liquid_oh
     total = it + air + liquid + site.fixed_overhead_kw
-    limit = site.supply_limit_kw
+    grid_kw, onsite_kw = site.phase_limits_kw(index.last_phase)
+    limit = grid_kw + onsite_kw
     grid_rows = [k for k, f in enumerate(state.families) if f == "grid"]
     tight = bool(grid_rows and state.tight[grid_rows[0]])
     dual = sum(_duals_by(model, duals, "grid").values())
@@ -402,8 +476,8 @@ def _grid_table(
         _round(liquid),
         _round(site.fixed_overhead_kw),
         _round(total),
-        _round(site.grid_limit_kw),
-        _round(site.onsite_firm_kw),
+        _round(grid_kw),
+        _round(onsite_kw),
         _round(limit),
         _round(site.design_temp_c),
         _utilization(total, limit),
@@ -411,3 +485,69 @@ def _grid_table(
         _round(dual),
     ]
     return pd.DataFrame([line], columns=GRID_COLUMNS)
+
+
+def _phases_table(
+    m: pyo.ConcreteModel,
+    index: Index,
+    standing: dict[Place, list[int]],
+    model: Compiled,
+    state: RowState,
+) -> pd.DataFrame:
+    """v1.1: per phase, the racks and GPUs standing (existing ones included), the racks
+    installed in it, the value-weighted GPUs, the grid draw against the phase's limit, and
+    the limits that bind in it (the last phase's are every family's)."""
+    site = index.site
+    air_oh, liquid_oh = site.overhead_at(site.design_temp_c)
+    binds: dict[int, list[str]] = {q: [] for q in index.phases}
+    for k, con in enumerate(model.constraints):
+        if not state.tight[k]:
+            continue
+        family, key = state.families[k], con.index()
+        if family == "grid_phase":
+            binds[key].append(state.labels[k].replace(f" in phase {_phase_id(m, key)}", ""))
+        elif family == "cooling_phase":
+            binds[key[2]].append(state.labels[k].replace(f" in phase {_phase_id(m, key[2])}", ""))
+        elif family in ("grid", "cooling", "power", "network", "space"):
+            binds[index.last_phase].append(state.labels[k])
+    lines = []
+    previous = len(site.existing)  # standing before the first phase: not installed by the plan
+    for q in index.phases:
+        here: list[tuple[Any, Cluster | None, int]] = [
+            (index.model(p), index.cluster[p[0]], n[q]) for p, n in standing.items()
+        ]
+        here += [(rm, index.cluster[c] if c else None, 1) for _, rm, c in index.existing_models]
+        racks = sum(n for _, _, n in here)
+        gpus = sum(rm.gpus * n for rm, c, n in here if c is not None)
+        weighted = sum(rm.gpus * c.value * n for rm, c, n in here if c is not None)
+        it = sum(rm.design_kw * n for rm, _, n in here)
+        air = sum(rm.heat_kw("air") * n for rm, _, n in here) * air_oh
+        liquid = sum(rm.heat_kw("liquid") * n for rm, _, n in here) * liquid_oh
+        draw = it + air + liquid + site.fixed_overhead_kw
+        grid_kw, onsite_kw = site.phase_limits_kw(q)
+        families = Counter(label.split(" ")[0] for label in binds[q])
+        text = "; ".join(
+            dict.fromkeys(
+                label if families[label.split(" ")[0]] == 1 else f"{f} ({families[f]} limits)"
+                for label in binds[q]
+                for f in [label.split(" ")[0]]
+            )
+        )
+        lines.append(
+            [
+                site.phases[q].phase,
+                site.phase_weight(q),
+                racks,
+                racks - previous,
+                gpus,
+                _round(weighted),
+                _round(draw),
+                _round(grid_kw),
+                _round(onsite_kw),
+                _round(grid_kw + onsite_kw),
+                _utilization(draw, grid_kw + onsite_kw),
+                text,
+            ]
+        )
+        previous = racks
+    return pd.DataFrame(lines, columns=PHASE_COLUMNS)

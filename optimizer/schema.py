@@ -67,6 +67,7 @@ class Row(_Frozen):
     max_rack_kg: NonNegFloat | None = None
     liquid: bool = False
     pod: str | None = None
+    phase: str | None = None  # v1.1: the row exists from this phase on (None = the first)
 
     @property
     def id(self) -> tuple[str, str]:
@@ -96,10 +97,16 @@ class Device(_Frozen):
     parent: str | None = None
     capacity_kw: Kw
     derate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    failover_kw: Kw | None = None  # v1.1: short-term rating after a single failure
 
     @property
     def usable_kw(self) -> float:
         return self.capacity_kw * self.derate
+
+    @property
+    def failover_limit_kw(self) -> float:
+        """The limit after a single failure: `failover_kw` where given, else the usable."""
+        return self.usable_kw if self.failover_kw is None else self.failover_kw
 
 
 class CoolingLine(_Frozen):
@@ -110,6 +117,7 @@ class CoolingLine(_Frozen):
     units: NonNegInt
     unit_kw: Kw
     spares: NonNegInt = 0
+    phase: str | None = None  # v1.1: the line serves from this phase on (None = the first)
 
     @property
     def capacity_kw(self) -> float:
@@ -132,6 +140,30 @@ class Cluster(_Frozen):
     max_racks: NonNegInt | None = None
     colocate: Literal["none", "hall", "pod"] = "none"
     value: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 1.0
+    phase: str | None = None  # v1.1: the cluster's new racks arrive in this phase
+
+
+class ExistingRack(_Frozen):
+    """A line of existing.csv (v1.1): a rack already standing, never moved or removed."""
+
+    hall: Id
+    row: Id
+    position: Annotated[int, Field(ge=1, le=10_000_000)]
+    model: Id
+    cluster: str | None = None
+
+    @property
+    def row_id(self) -> tuple[str, str]:
+        return (self.hall, self.row)
+
+
+class Phase(_Frozen):
+    """A line of phases.csv (v1.1): a build-out wave, its limits and objective weight."""
+
+    phase: Id
+    grid_limit_kw: Kw | None = None
+    onsite_firm_kw: Kw | None = None
+    weight: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 1.0
 
 
 class OverheadPoint(_Frozen):
@@ -166,6 +198,8 @@ class Site(_Frozen):
     demand: tuple[Cluster, ...]
     overhead: tuple[OverheadPoint, ...] = ()
     weather: tuple[WeatherHour, ...] = ()
+    existing: tuple[ExistingRack, ...] = ()  # v1.1
+    phases: tuple[Phase, ...] = ()  # v1.1; empty = one phase with site.yaml's limits
 
     # -- look-ups (derived, never stored) ------------------------------------------------
     @cached_property
@@ -248,6 +282,41 @@ class Site(_Frozen):
     def cost_usd_per_rack(self, model: RackModel) -> float:
         """Capex plus one year of energy: the `cost` objective's coefficient."""
         return model.capex_usd + self.energy_usd_per_rack(model)
+
+    # -- v1.1: phases and existing racks ------------------------------------------------
+    @property
+    def phase_count(self) -> int:
+        """Phases of the build-out; a site without phases.csv has one."""
+        return max(len(self.phases), 1)
+
+    def phase_number(self, phase: str | None) -> int:
+        """0-based number of a phase id (None or empty = the first phase)."""
+        if not phase:
+            return 0
+        return [p.phase for p in self.phases].index(phase)
+
+    def phase_weight(self, q: int) -> float:
+        return self.phases[q].weight if self.phases else 1.0
+
+    def phase_supply_kw(self, q: int) -> float:
+        """Grid limit plus firm on-site supply in phase q (site.yaml's where not set)."""
+        grid, onsite = self.phase_limits_kw(q)
+        return grid + onsite
+
+    def phase_limits_kw(self, q: int) -> tuple[float, float]:
+        """(grid_limit_kw, onsite_firm_kw) in phase q, site.yaml's where phases.csv is empty."""
+        p = self.phases[q] if self.phases else None
+        grid = self.grid_limit_kw if p is None or p.grid_limit_kw is None else p.grid_limit_kw
+        onsite = self.onsite_firm_kw if p is None or p.onsite_firm_kw is None else p.onsite_firm_kw
+        return grid, onsite
+
+    def cooling_capacity_in_phase_kw(self, hall: str, medium: str, q: int) -> float:
+        """The hall's capacity for a medium from the lines serving in phase q."""
+        return sum(
+            c.capacity_kw
+            for c in self.cooling
+            if c.hall == hall and c.medium == medium and self.phase_number(c.phase) <= q
+        )
 
     def with_updates(self, **changes: object) -> Site:
         """A copy with some top-level keys replaced (validated again)."""

@@ -79,6 +79,22 @@ GRID_COLUMNS = [
     "marginal_value",
 ]
 
+# v1.1: one line per phase of a phased site (phases.csv of the plan)
+PHASE_COLUMNS = [
+    "phase",
+    "weight",
+    "racks",
+    "new_racks",
+    "gpus",
+    "weighted_gpus",
+    "grid_kw",
+    "grid_limit_kw",
+    "onsite_firm_kw",
+    "limit_kw",
+    "utilization",
+    "binds",
+]
+
 # Plan statuses (contract: summary.json `status`).
 OPTIMAL, TIME_LIMIT, INFEASIBLE = "optimal", "time_limit", "infeasible"
 
@@ -101,6 +117,7 @@ class Plan:
     rows: pd.DataFrame
     grid: pd.DataFrame
     timings_s: dict[str, float] = field(default_factory=dict)
+    phases: pd.DataFrame | None = None  # v1.1: per phase, for a site with phases.csv
 
     @property
     def status(self) -> str:
@@ -125,4 +142,4 @@ class Plan:
             "rows": self.rows,
             "grid": self.grid,
             "stranded": self.stranded,
-        }
+        } | ({} if self.phases is None else {"phases": self.phases})

@@ -31,10 +31,12 @@ from optimizer.schema import Site
 
 K = TypeVar("K", bound=Hashable)
 Rule = Literal[
-    "placement", "space", "fit", "demand", "colocation", "cooling", "network", "power", "grid"
-]
+    "placement", "existing", "space", "fit", "demand", "colocation", "cooling", "network",
+    "power", "grid",
+]  # fmt: skip
 RULES: tuple[str, ...] = (
     "placement",
+    "existing",
     "space",
     "fit",
     "demand",
@@ -56,11 +58,12 @@ _PLACEMENT_COLUMNS = ("hall", "row", "position", "cluster", "model")
 class Violation:
     """One broken limit of a plan.
 
-    `rule`: the contract rule (`placement`, `space`, `fit`, `demand`, `colocation`,
-    `cooling`, `network`, `power`, `grid`). `where`: what is over its limit (a device id,
-    `hall H1 air`, a pod id, `H1/R3`, a cluster id, or `site`). `load` and `limit`: the value
-    found and the value allowed. `failure`: for N-1 power, the device whose failure gives
-    `load`; `None` in normal operation and for every other rule. `message`: one readable line.
+    `rule`: the contract rule (`placement`, `existing`, `space`, `fit`, `demand`,
+    `colocation`, `cooling`, `network`, `power`, `grid`). `where`: what is over its limit
+    (a device id, `hall H1 air`, a pod id, `H1/R3`, a cluster id, or `site`). `load` and
+    `limit`: the value found and the value allowed. `failure`: for N-1 power, the device
+    whose failure gives `load`; `None` in normal operation and for every other rule.
+    `message`: one readable line.
     """
 
     rule: Rule
@@ -69,6 +72,7 @@ class Violation:
     limit: float
     failure: str | None
     message: str
+    phase: str | None = None  # v1.1: the first phase the limit is broken in (phased sites)
 
     def __str__(self) -> str:
         return self.message
@@ -124,6 +128,12 @@ class _PowerIncidence:
     path_a: tuple[np.ndarray, ...]
     path_b: tuple[np.ndarray, ...]
     dual: np.ndarray
+    # v1.1: the limit after a single failure (failover_kw, else capacity_kw * derate)
+    failover_kw: np.ndarray | None = None
+
+    @property
+    def failover_limit_kw(self) -> np.ndarray:
+        return self.limit_kw if self.failover_kw is None else self.failover_kw
 
     @property
     def on_some_path(self) -> np.ndarray:
@@ -159,6 +169,13 @@ def _power_incidence(site: Site) -> _PowerIncidence:
         path_a=tuple(path_a),
         path_b=tuple(path_b),
         dual=np.array(dual, dtype=bool),
+        failover_kw=np.array(
+            [
+                d.capacity_kw * d.derate if d.failover_kw is None else d.failover_kw
+                for d in site.devices
+            ],
+            dtype=float,
+        ),
     )
 
 
@@ -199,10 +216,14 @@ def _overhead_at_design(site: Site) -> tuple[float, float]:
     return (air, liquid)
 
 
-def _cooling_capacity(site: Site) -> dict[tuple[str, str], float]:
-    """(hall, medium) -> sum over the hall's lines of (units - spares) * unit_kw."""
+def _cooling_capacity(site: Site, phase: int | None = None) -> dict[tuple[str, str], float]:
+    """(hall, medium) -> sum over the hall's lines of (units - spares) * unit_kw; with
+    `phase` (v1.1), over the lines serving in that phase (0-based, phases.csv order)."""
     cap: dict[tuple[str, str], float] = {}
+    ids = [p.phase for p in site.phases]
     for line in site.cooling:
+        if phase is not None and line.phase and ids.index(line.phase) > phase:
+            continue
         key = (line.hall, line.medium)
         cap[key] = cap.get(key, 0.0) + max(line.units - line.spares, 0) * line.unit_kw
     return cap
@@ -312,9 +333,82 @@ def _tally(keys: Iterable[K]) -> dict[K, int]:
     return out
 
 
+_TRUE = ("true", "1", "yes")
+
+
+@dataclass(frozen=True)
+class _ClusterData:
+    """Per rack kind: its rack model's raw fields. `_cluster_data` gives one kind per cluster
+    (demand.csv order); `_read_lines` adds one per (model, cluster) of the existing racks
+    (v1.1), with `cluster` (index into demand, -1 = none), `existing` and `label`."""
+
+    design_kw: np.ndarray
+    weight_kg: np.ndarray
+    liquid_fraction: np.ndarray
+    ports: np.ndarray
+    cluster: np.ndarray | None = None
+    existing: np.ndarray | None = None
+    label: tuple[str, ...] = ()
+
+
+def _cluster_data(site: Site) -> _ClusterData:
+    models = {m.model: m for m in site.models}
+    for c in site.demand:
+        if c.model not in models:
+            raise ValueError(f"cluster {c.cluster!r}: model {c.model!r} is not in the site")
+    ms = [models[c.model] for c in site.demand]
+    return _ClusterData(
+        design_kw=np.array([m.design_kw for m in ms], dtype=float),
+        weight_kg=np.array([m.weight_kg for m in ms], dtype=float),
+        liquid_fraction=np.array([m.liquid_fraction for m in ms], dtype=float),
+        ports=np.array([m.ports for m in ms], dtype=float),
+    )
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """The placement lines that can be checked further: row, rack kind and phase (index
+    into site.phases, 0 without phases) of each, and the kinds' data."""
+
+    row_idx: np.ndarray
+    kind_idx: np.ndarray
+    phase_idx: np.ndarray
+    kinds: _ClusterData
+
+
+def _counts(lines: _Lines, upto: int | None) -> _Counts:
+    """Racks per (row, kind) standing in phase `upto` (None = every line)."""
+    sel = np.ones(lines.row_idx.size, dtype=bool) if upto is None else lines.phase_idx <= upto
+    n_kinds = max(lines.kinds.design_kw.size, 1)
+    keys, racks = np.unique(lines.row_idx[sel] * n_kinds + lines.kind_idx[sel], return_counts=True)
+    return _Counts(
+        row_idx=(keys // n_kinds).astype(np.int64),
+        cluster_idx=(keys % n_kinds).astype(np.int64),
+        racks=racks.astype(np.int64),
+    )
+
+
+def _existing_flags(
+    site: Site, placements: pd.DataFrame, keys: list[tuple[str, str, str, str, str]]
+) -> np.ndarray:
+    """Which lines are racks already standing: the `existing` column where the plan has one,
+    else the lines that match a rack of existing.csv in place, model and cluster."""
+    if "existing" in placements.columns:
+        return np.array([t.strip().lower() in _TRUE for t in _as_text(placements["existing"])])
+    standing = {(r.hall, r.row, str(r.position), r.model, r.cluster or "") for r in site.existing}
+    return np.array([k in standing for k in keys], dtype=bool)
+
+
 def _read_placements(site: Site, placements: pd.DataFrame) -> tuple[list[Violation], _Counts]:
+    """Placement sanity and the rack counts (per row and cluster) of every line."""
+    out, lines = _read_lines(site, placements)
+    return out, _counts(lines, None)
+
+
+def _read_lines(site: Site, placements: pd.DataFrame) -> tuple[list[Violation], _Lines]:
     """Placement sanity (row and cluster exist, model is the cluster's, positions valid and
-    unique) and the rack counts of the lines that can be checked further."""
+    unique; v1.1: the racks of existing.csv present and unmoved, phases known and in order)
+    and the lines that can be checked further."""
     missing = [c for c in _PLACEMENT_COLUMNS if c not in placements.columns]
     if missing:
         raise ValueError(f"placements lack column(s): {', '.join(missing)}")
@@ -326,13 +420,20 @@ def _read_placements(site: Site, placements: pd.DataFrame) -> tuple[list[Violati
     cluster_index = {c.cluster: i for i, c in enumerate(site.demand)}
     r_idx = np.array([row_index.get(k, -1) for k in zip(halls, rows, strict=True)], dtype=np.int64)
     c_idx = np.array([cluster_index.get(c, -1) for c in clusters], dtype=np.int64)
+    pos_text = [
+        str(int(p)) if np.isfinite(p) and p == round(p) else str(raw) if raw is not None else ""
+        for p, raw in zip(pos, raw_positions, strict=True)
+    ]
+    keys = list(zip(halls, rows, pos_text, models, clusters, strict=True))
+    existing = _existing_flags(site, placements, keys)
     out: list[Violation] = []
 
     for key, n in _tally((halls[i], rows[i]) for i in np.flatnonzero(r_idx < 0)).items():
         where = "/".join(key)
         msg = f"{where}: row not in rows.csv ({_racks(n)} placed there)"
         out.append(Violation("placement", where, float(n), 0.0, None, msg))
-    for cluster, n in _tally(clusters[i] for i in np.flatnonzero(c_idx < 0)).items():
+    unknown = (c_idx < 0) & ~(existing & (np.array([c == "" for c in clusters], dtype=bool)))
+    for cluster, n in _tally(clusters[i] for i in np.flatnonzero(unknown)).items():
         msg = f"{cluster}: cluster not in demand.csv ({_racks(n)} placed)"
         out.append(Violation("placement", str(cluster), float(n), 0.0, None, msg))
     wrong = (
@@ -366,39 +467,130 @@ def _read_placements(site: Site, placements: pd.DataFrame) -> tuple[list[Violati
             msg = f"{where}: position {position} used by {n} racks"
             out.append(Violation("placement", where, float(n), 1.0, None, msg))
 
-    good = (r_idx >= 0) & (c_idx >= 0)
-    n_clusters = max(len(site.demand), 1)
-    keys, racks = np.unique(r_idx[good] * n_clusters + c_idx[good], return_counts=True)
-    counts = _Counts(
-        row_idx=(keys // n_clusters).astype(np.int64),
-        cluster_idx=(keys % n_clusters).astype(np.int64),
-        racks=racks.astype(np.int64),
+    out += _check_existing(site, keys, existing)
+    phase_idx, phase_out = _line_phases(site, placements, keys, existing, r_idx, c_idx)
+    out += phase_out
+
+    # Kinds: one per cluster (new racks, the cluster's model), then one per (model, cluster)
+    # of the existing lines, with the model the line names.
+    model_by_id = {m.model: m for m in site.models}
+    base = _cluster_data(site)
+    n = len(site.demand)
+    extra: dict[tuple[str, int], int] = {}
+    k_idx = c_idx.copy()
+    for i in np.flatnonzero(existing):
+        if models[i] not in model_by_id:
+            k_idx[i] = -1
+            msg = f"{halls[i]}/{rows[i]}: existing rack of model {models[i]!r}, not in the site"
+            out.append(Violation("existing", f"{halls[i]}/{rows[i]}", 1.0, 0.0, None, msg))
+            continue
+        if c_idx[i] < 0 and clusters[i]:
+            k_idx[i] = -1  # an unknown cluster, reported above
+            continue
+        k_idx[i] = n + extra.setdefault((models[i], int(c_idx[i])), len(extra))
+    ms = [model_by_id[mid] for mid, _ in extra]
+    kinds = _ClusterData(
+        design_kw=np.concatenate([base.design_kw, [m.design_kw for m in ms]]),
+        weight_kg=np.concatenate([base.weight_kg, [m.weight_kg for m in ms]]),
+        liquid_fraction=np.concatenate([base.liquid_fraction, [m.liquid_fraction for m in ms]]),
+        ports=np.concatenate([base.ports, [float(m.ports) for m in ms]]),
+        cluster=np.array(list(range(n)) + [c for _, c in extra], dtype=np.int64),
+        existing=np.array([False] * n + [True] * len(extra), dtype=bool),
+        label=tuple(c.cluster for c in site.demand) + tuple(f"existing {mid}" for mid, _ in extra),
     )
-    return out, counts
+    good = (r_idx >= 0) & (k_idx >= 0)
+    return out, _Lines(r_idx[good], k_idx[good], phase_idx[good], kinds)
 
 
-@dataclass(frozen=True)
-class _ClusterData:
-    """Per cluster (demand.csv order): its rack model's raw fields."""
+def _check_existing(
+    site: Site, keys: list[tuple[str, str, str, str, str]], existing: np.ndarray
+) -> list[Violation]:
+    """v1.1: every rack of existing.csv stands in the plan where it stood (same row,
+    position, model and cluster), and no line claims to be one that is not."""
+    out: list[Violation] = []
+    marked = {keys[i] for i in np.flatnonzero(existing)}
+    listed = {(r.hall, r.row, str(r.position), r.model, r.cluster or "") for r in site.existing}
+    moved_to = [k for k in keys if k in marked and k not in listed]
+    for rack in site.existing:
+        key = (rack.hall, rack.row, str(rack.position), rack.model, rack.cluster or "")
+        if key in marked:
+            continue
+        where = f"{rack.hall}/{rack.row}"
+        elsewhere = next((k for k in moved_to if k[3:] == key[3:]), None)
+        if elsewhere is not None:
+            moved_to.remove(elsewhere)
+            msg = (
+                f"{where}: existing rack at position {rack.position} ({rack.model}) moved to "
+                f"{elsewhere[0]}/{elsewhere[1]} position {elsewhere[2]}; racks already standing "
+                "never move"
+            )
+        else:
+            msg = (
+                f"{where}: existing rack at position {rack.position} ({rack.model}) is missing "
+                "from the plan"
+            )
+        out.append(Violation("existing", where, 0.0, 1.0, None, msg))
+    for k in moved_to:
+        where = f"{k[0]}/{k[1]}"
+        msg = (
+            f"{where}: position {k[2]} ({k[3]}) is marked existing but existing.csv has no "
+            "such rack there"
+        )
+        out.append(Violation("existing", where, 1.0, 0.0, None, msg))
+    return out
 
-    design_kw: np.ndarray
-    weight_kg: np.ndarray
-    liquid_fraction: np.ndarray
-    ports: np.ndarray
 
-
-def _cluster_data(site: Site) -> _ClusterData:
-    models = {m.model: m for m in site.models}
-    for c in site.demand:
-        if c.model not in models:
-            raise ValueError(f"cluster {c.cluster!r}: model {c.model!r} is not in the site")
-    ms = [models[c.model] for c in site.demand]
-    return _ClusterData(
-        design_kw=np.array([m.design_kw for m in ms], dtype=float),
-        weight_kg=np.array([m.weight_kg for m in ms], dtype=float),
-        liquid_fraction=np.array([m.liquid_fraction for m in ms], dtype=float),
-        ports=np.array([m.ports for m in ms], dtype=float),
-    )
+def _line_phases(
+    site: Site,
+    placements: pd.DataFrame,
+    keys: list[tuple[str, str, str, str, str]],
+    existing: np.ndarray,
+    r_idx: np.ndarray,
+    c_idx: np.ndarray,
+) -> tuple[np.ndarray, list[Violation]]:
+    """v1.1: each line's phase (index into phases.csv; empty = the first) and the phase
+    rules: a known phase, existing racks in the first, no rack before its row exists, no
+    new rack of a cluster before the cluster's phase."""
+    ids = [p.phase for p in site.phases]
+    number = {p: k for k, p in enumerate(ids)}
+    out: list[Violation] = []
+    n_lines = len(keys)
+    phase_idx = np.zeros(n_lines, dtype=np.int64)
+    texts = _as_text(placements["phase"]) if "phase" in placements.columns else [""] * n_lines
+    for i, text in enumerate(texts):
+        where = f"{keys[i][0]}/{keys[i][1]}"
+        if text and text not in number:
+            msg = f"{where}: position {keys[i][2]} has phase {text!r}, not in phases.csv"
+            out.append(Violation("placement", where, 0.0, 0.0, None, msg))
+            continue
+        q = number.get(text, 0)
+        phase_idx[i] = q
+        if existing[i] and q != 0:
+            msg = (
+                f"{where}: existing rack at position {keys[i][2]} is given phase {text!r}; "
+                "racks already standing stand from the first phase"
+            )
+            out.append(Violation("existing", where, float(q), 0.0, None, msg))
+        if r_idx[i] >= 0:
+            row_phase = site.rows[r_idx[i]].phase
+            rq = number.get(row_phase or "", 0)
+            if q < rq:
+                msg = (
+                    f"{where}: rack at position {keys[i][2]} stands in phase "
+                    f"{ids[q] if ids else q!r} but the row exists only from phase {row_phase!r}"
+                )
+                out.append(Violation("placement", where, float(q), float(rq), None, msg))
+        if c_idx[i] >= 0 and not existing[i]:
+            cluster = site.demand[c_idx[i]]
+            cq = number.get(cluster.phase or "", 0)
+            if q < cq:
+                msg = (
+                    f"{cluster.cluster}: a new rack at {where} position {keys[i][2]} is "
+                    f"installed in phase {ids[q]!r}, before the cluster's phase "
+                    f"{cluster.phase!r}"
+                )
+                out.append(Violation("placement", cluster.cluster, float(q), float(cq), None, msg))
+    return phase_idx, out
 
 
 # -- the checks -------------------------------------------------------------------------------
@@ -426,6 +618,8 @@ def _check_space(site: Site, counts: _Counts) -> list[Violation]:
 def _check_fit(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
     out = []
     for r, c in zip(counts.row_idx, counts.cluster_idx, strict=True):
+        if cd.existing is not None and cd.existing[c]:
+            continue  # a rack already standing: fit is not re-checked (contract v1.1)
         row, cluster = site.rows[r], site.demand[c]
         where = f"{row.hall}/{row.row}"
         problems = _rack_fit_problems(
@@ -456,11 +650,14 @@ def _check_fit(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]
     return out
 
 
-def _check_demand(site: Site, placed: np.ndarray) -> list[Violation]:
+def _check_demand(site: Site, placed: np.ndarray, phase: int | None = None) -> list[Violation]:
+    """min_racks (from the cluster's phase on) and max_racks (every phase)."""
+    ids = [p.phase for p in site.phases]
     out = []
     for i, c in enumerate(site.demand):
         n = int(placed[i])
-        if n < c.min_racks:
+        arrived = phase is None or not c.phase or ids.index(c.phase) <= phase
+        if arrived and n < c.min_racks:
             out.append(
                 Violation(
                     "demand",
@@ -554,9 +751,11 @@ def _heat_by_hall(site: Site, counts: _Counts, cd: _ClusterData) -> dict[tuple[s
     return heat
 
 
-def _check_cooling(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+def _check_cooling(
+    site: Site, counts: _Counts, cd: _ClusterData, phase: int | None = None
+) -> list[Violation]:
     heat = _heat_by_hall(site, counts, cd)
-    cap = _cooling_capacity(site)
+    cap = _cooling_capacity(site, phase)
     halls = list(dict.fromkeys(r.hall for r in site.rows))
     out = []
     for hall in halls:
@@ -609,11 +808,14 @@ def _row_kw(site: Site, counts: _Counts, cd: _ClusterData) -> np.ndarray:
     ).astype(float)
 
 
-def _check_power(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
-    inc = _power_incidence(site)
+def _check_power(
+    site: Site, counts: _Counts, cd: _ClusterData, inc: _PowerIncidence | None = None
+) -> list[Violation]:
+    inc = inc or _power_incidence(site)
     loads = _device_loads(inc, _row_kw(site, counts, cd))
+    failover = inc.failover_limit_kw
     over_normal = _exceeds_array(loads.normal_kw, inc.limit_kw)
-    over_worst = _exceeds_array(loads.worst_kw, inc.limit_kw) & (loads.worst_failure >= 0)
+    over_worst = _exceeds_array(loads.worst_kw, failover) & (loads.worst_failure >= 0)
     out = []
     for d in np.flatnonzero(over_normal | over_worst):
         dev, limit = inc.device_ids[d], float(inc.limit_kw[d])
@@ -631,6 +833,8 @@ def _check_power(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violatio
             )
         if over_worst[d]:
             load, failed = float(loads.worst_kw[d]), inc.device_ids[loads.worst_failure[d]]
+            limit = float(failover[d])
+            which = "failover_kw " if float(failover[d]) != float(inc.limit_kw[d]) else ""
             out.append(
                 Violation(
                     "power",
@@ -638,16 +842,17 @@ def _check_power(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violatio
                     load,
                     limit,
                     failed,
-                    f"{dev}: {_kw(load)} kW after {failed} fails > limit {_kw(limit)} kW",
+                    f"{dev}: {_kw(load)} kW after {failed} fails > {which}limit {_kw(limit)} kW",
                 )
             )
     return out
 
 
 def grid_kw(site: Site, placements: pd.DataFrame) -> float:
-    """The plan's draw from the grid at `design_temp_c`: IT + cooling overhead + fixed."""
-    _, counts = _read_placements(site, placements)
-    return _grid_kw(site, counts, _cluster_data(site))
+    """The plan's draw from the grid at `design_temp_c` (in the last phase, when every rack
+    stands): IT + cooling overhead + fixed."""
+    _, lines = _read_lines(site, placements)
+    return _grid_kw(site, _counts(lines, None), lines.kinds)
 
 
 def _grid_kw(site: Site, counts: _Counts, cd: _ClusterData) -> float:
@@ -659,9 +864,22 @@ def _grid_kw(site: Site, counts: _Counts, cd: _ClusterData) -> float:
     return it + air * air_oh + liquid * liquid_oh + site.fixed_overhead_kw
 
 
-def _check_grid(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+def _phase_grid(site: Site, phase: int | None) -> tuple[float, float]:
+    """(grid_limit_kw, onsite_firm_kw) of a phase: phases.csv's, else site.yaml's."""
+    grid, onsite = site.grid_limit_kw, site.onsite_firm_kw
+    if phase is not None and site.phases:
+        p = site.phases[phase]
+        grid = grid if p.grid_limit_kw is None else p.grid_limit_kw
+        onsite = onsite if p.onsite_firm_kw is None else p.onsite_firm_kw
+    return grid, onsite
+
+
+def _check_grid(
+    site: Site, counts: _Counts, cd: _ClusterData, phase: int | None = None
+) -> list[Violation]:
     load = _grid_kw(site, counts, cd)
-    limit = site.grid_limit_kw + site.onsite_firm_kw
+    grid, onsite = _phase_grid(site, phase)
+    limit = grid + onsite
     if not exceeds(load, limit):
         return []
     return [
@@ -672,8 +890,7 @@ def _check_grid(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation
             limit,
             None,
             f"site: {_kw(load)} kW from the grid at {site.design_temp_c:g} °C > "
-            f"limit {_kw(limit)} kW (grid {_kw(site.grid_limit_kw)} + on-site "
-            f"{_kw(site.onsite_firm_kw)})",
+            f"limit {_kw(limit)} kW (grid {_kw(grid)} + on-site {_kw(onsite)})",
         )
     ]
 
@@ -682,47 +899,105 @@ def _check_grid(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation
 
 
 def verify(site: Site, placements: pd.DataFrame) -> list[Violation]:
-    """Every violation of the contract's rules §1-7 by `placements` (empty: the plan is valid).
+    """Every violation of the contract's rules §1-7 and v1.1 by `placements` (empty: the
+    plan is valid).
 
-    `placements` has one line per rack with columns `hall,row,position,cluster,model`.
-    Lines naming an unknown row or cluster are reported under `placement` and left out of
-    the other checks; a line whose model differs from its cluster's is reported and then
-    counted as a rack of the cluster's model. Violations come in rule order (see `RULES`),
-    then in the order of the site's tables. For power, each overloaded device gets at most
-    two violations: normal operation (`failure=None`), and the failure that loads it most,
-    when that is more than its normal load.
+    `placements` has one line per rack with columns `hall,row,position,cluster,model` and,
+    for v1.1 sites, `existing` (true for the racks of existing.csv; without the column a line
+    matching such a rack in place, model and cluster is taken as it) and `phase` (the phase
+    the rack is installed in; empty = the first). Lines naming an unknown row or cluster are
+    reported under `placement` and left out of the other checks; a line whose model differs
+    from its cluster's is reported and then counted as a rack of the cluster's model; an
+    existing rack counts as its own model. Every phase is checked with the racks standing in
+    it (installed in it or earlier) against its rows, cooling lines, grid limit and on-site
+    supply; a violation with the same words in several phases is reported once, for the
+    first (its `phase`). Violations come in rule order (see `RULES`), then in the order of
+    the site's tables. For power, each overloaded device gets at most two violations: normal
+    operation (`failure=None`), and the failure that loads it most, when that is more than
+    its normal load (against failover_kw where given).
     """
-    out, counts = _read_placements(site, placements)
-    cd = _cluster_data(site)
-    placed = np.bincount(counts.cluster_idx, weights=counts.racks, minlength=len(site.demand))
-    out += _check_space(site, counts)
-    out += _check_fit(site, counts, cd)
-    out += _check_demand(site, placed)
-    out += _check_colocation(site, counts)
-    out += _check_cooling(site, counts, cd)
-    out += _check_network(site, counts, cd)
-    out += _check_power(site, counts, cd)
-    out += _check_grid(site, counts, cd)
-    return out
+    out, lines = _read_lines(site, placements)
+    cd = lines.kinds
+    assert cd.cluster is not None
+    inc = _power_incidence(site)
+    ids = [p.phase for p in site.phases]
+    found: dict[tuple[int, str], Violation] = {}
+    for q in range(max(len(ids), 1)):
+        counts = _counts(lines, q if ids else None)
+        clustered = cd.cluster[counts.cluster_idx] >= 0
+        by_cluster = _Counts(
+            counts.row_idx[clustered], cd.cluster[counts.cluster_idx[clustered]],
+            counts.racks[clustered],
+        )  # fmt: skip
+        placed = np.bincount(
+            by_cluster.cluster_idx, weights=by_cluster.racks, minlength=len(site.demand)
+        )
+        phase = q if ids else None
+        here = _check_space(site, counts)
+        here += _check_fit(site, counts, cd)
+        here += _check_demand(site, placed, phase)
+        here += _check_colocation(site, by_cluster)
+        here += _check_cooling(site, counts, cd, phase)
+        here += _check_network(site, counts, cd)
+        here += _check_power(site, counts, cd, inc)
+        here += _check_grid(site, counts, cd, phase)
+        for k, v in enumerate(here):
+            key = (k, "") if not ids else (0, v.message)  # the same words in a later phase once
+            if key not in found:
+                found[key] = v if not ids else _in_phase(v, ids[q])
+    order = {rule: k for k, rule in enumerate(RULES)}
+    return out + sorted(found.values(), key=lambda v: order[v.rule])
+
+
+def _in_phase(v: Violation, phase: str) -> Violation:
+    return Violation(
+        v.rule, v.where, v.load, v.limit, v.failure, f"phase {phase}: {v.message}", phase
+    )
 
 
 def power_loads(site: Site, placements: pd.DataFrame) -> pd.DataFrame:
-    """Per device (site order): `device, normal_kw, worst_kw, worst_failure, limit_kw`.
+    """Per device (site order): `device, normal_kw, worst_kw, worst_failure, limit_kw`,
+    and (v1.1) `worst_limit_kw`, `worst_limit`.
 
-    `worst_kw` is the most the device carries in normal operation or after any single
-    device failure; `worst_failure` names that failure (`None` when the worst is normal
-    operation). Lines of `placements` that name an unknown row or cluster are ignored.
+    The worst case is the situation, normal operation or a single device failure, that loads
+    the device most against its limit there (capacity_kw * derate in normal operation,
+    failover_kw after a failure): `worst_kw` is its load, `worst_failure` the failure (`None`
+    for normal operation), `worst_limit_kw` its limit and `worst_limit` which one it is
+    (`continuous` or `failover`). Without failover ratings that is the highest load, as in
+    v1. Lines of `placements` that name an unknown row or cluster are ignored; every phase's
+    racks stand in the last phase, so these are the last phase's loads.
     """
-    _, counts = _read_placements(site, placements)
+    _, lines = _read_lines(site, placements)
+    counts = _counts(lines, None)
     inc = _power_incidence(site)
-    loads = _device_loads(inc, _row_kw(site, counts, _cluster_data(site)))
-    failure = [inc.device_ids[x] if x >= 0 else None for x in loads.worst_failure]
-    return pd.DataFrame(
+    loads = _device_loads(inc, _row_kw(site, counts, lines.kinds))
+    failover = inc.failover_limit_kw
+    worst = loads.normal_kw.copy()
+    failure: list[str | None] = []
+    limit_used = inc.limit_kw.copy()
+    which: list[str] = []
+    for d in range(len(inc.device_ids)):
+        x = int(loads.worst_failure[d])
+        after = loads.worst_kw[d] * inc.limit_kw[d]
+        before = loads.normal_kw[d] * failover[d]
+        if x >= 0 and (after > before or failover[d] == inc.limit_kw[d]):
+            worst[d] = loads.worst_kw[d]
+            limit_used[d] = failover[d]
+            failure.append(inc.device_ids[x])
+            which.append("failover" if failover[d] != inc.limit_kw[d] else "continuous")
+        else:
+            failure.append(None)
+            which.append("continuous")
+    frame = pd.DataFrame(
         {
             "device": pd.Series(inc.device_ids, dtype=object),
             "normal_kw": loads.normal_kw,
-            "worst_kw": loads.worst_kw,
+            "worst_kw": worst,
             "worst_failure": pd.Series(failure, dtype=object),
             "limit_kw": inc.limit_kw,
         }
     )
+    if any(d.failover_kw is not None for d in site.devices):
+        frame["worst_limit_kw"] = limit_used
+        frame["worst_limit"] = pd.Series(which, dtype=object)
+    return frame

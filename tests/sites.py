@@ -59,8 +59,14 @@ def row(hall: str, name: str, feed_a: str = "P", feed_b: str | None = None,
     return Row(hall=hall, row=name, positions=positions, feed_a=feed_a, feed_b=feed_b, **kw)
 
 
-def dev(device: str, capacity_kw: float, parent: str | None = None, derate: float = 1.0) -> Device:
-    return Device(device=device, parent=parent, capacity_kw=capacity_kw, derate=derate)
+def dev(
+    device: str, capacity_kw: float, parent: str | None = None, derate: float = 1.0,
+    failover_kw: float | None = None,
+) -> Device:  # fmt: skip
+    return Device(
+        device=device, parent=parent, capacity_kw=capacity_kw, derate=derate,
+        failover_kw=failover_kw,
+    )  # fmt: skip
 
 
 def cool(hall: str, medium: str, units: int, unit_kw: float, spares: int = 0) -> CoolingLine:

@@ -1,18 +1,45 @@
-"""Grid at the design temperature (contract §7)."""
+"""Grid at the design temperature (contract §7), in every phase (v1.1)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pyomo.environ as pyo
 
 from optimizer.formulation.index import Index
+from optimizer.formulation.space import standing
+
+
+def existing_grid_kw(index: Index) -> float:
+    """Grid draw of the racks already standing (every phase), cooling overhead included."""
+    return sum(index.site.grid_kw_per_rack(model) for _, model, _ in index.existing_models)
 
 
 def add_grid(m: pyo.ConcreteModel, index: Index) -> None:
     """Σ (design_kw + air heat · air overhead + liquid heat · liquid overhead) · racks
-    + fixed_overhead_kw ≤ grid_limit_kw + onsite_firm_kw, overheads at design_temp_c.
-    The supply is a mutable parameter so sweeps can change it without rebuilding."""
+    + existing racks' draw + fixed_overhead_kw ≤ grid_limit_kw + onsite_firm_kw, overheads at
+    design_temp_c. `grid` is the last phase's row; its supply is a mutable parameter so sweeps
+    can change it without rebuilding. `grid_phase[q]` is an earlier phase's row with that
+    phase's supply (left out when it cannot bind: no new rack stands yet and the phase's
+    supply already covers the fixed draw, which explain.py checks before solving)."""
     site = index.site
-    m.supply_kw = pyo.Param(initialize=site.supply_limit_kw, mutable=True)
+    last = index.last_phase
+    m.supply_kw = pyo.Param(initialize=site.phase_supply_kw(last), mutable=True)
     per_rack_kw = {p: site.grid_kw_per_rack(index.model(p)) for p in index.places}
-    draw_kw = pyo.quicksum(per_rack_kw[p] * m.racks[p] for p in index.places if per_rack_kw[p])
-    m.grid = pyo.Constraint(expr=draw_kw + site.fixed_overhead_kw <= m.supply_kw)
+    fixed_kw = site.fixed_overhead_kw + existing_grid_kw(index)
+
+    def draw_kw(q: int) -> Any:
+        terms = [(per_rack_kw[p], standing(m, index, p, q)) for p in index.places]
+        return pyo.quicksum(k * v for k, v in terms if k and v is not None)
+
+    m.grid = pyo.Constraint(expr=draw_kw(last) + fixed_kw <= m.supply_kw)
+    early = [
+        q
+        for q in range(last)
+        if any(per_rack_kw[p] and standing(m, index, p, q) is not None for p in index.places)
+    ]
+    m.GRID_PHASES = pyo.Set(initialize=early, ordered=True)
+
+    @m.Constraint(m.GRID_PHASES)
+    def grid_phase(m: pyo.ConcreteModel, q: int) -> object:
+        return draw_kw(q) + fixed_kw <= site.phase_supply_kw(q)

@@ -24,13 +24,72 @@ class Index:
         out = []
         for cluster in self.site.demand:
             model = self.site.model_of(cluster)
+            home = self.existing_group.get(cluster.cluster)
             for row in self.site.rows:
-                if row.positions == 0 or not row.fits(model):
+                if self.free_positions(row.id) == 0 or not row.fits(model):
                     continue
                 if cluster.colocate == "pod" and row.pod is None:
                     continue
+                if home is not None and home != (
+                    row.hall if cluster.colocate == "hall" else row.pod
+                ):
+                    continue  # v1.1: a colocated cluster's new racks join its existing ones
                 out.append((cluster.cluster, row.hall, row.row))
         return tuple(out)
+
+    # -- v1.1: racks already standing and phases ------------------------------------------
+    @cached_property
+    def existing_in_row(self) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for rack in self.site.existing:
+            out[rack.row_id] = out.get(rack.row_id, 0) + 1
+        return out
+
+    @cached_property
+    def existing_in_cluster(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for rack in self.site.existing:
+            if rack.cluster is not None:
+                out[rack.cluster] = out.get(rack.cluster, 0) + 1
+        return out
+
+    @cached_property
+    def existing_group(self) -> dict[str, str | None]:
+        """Colocated cluster -> the hall (pod) its existing racks stand in."""
+        out: dict[str, str | None] = {}
+        for rack in self.site.existing:
+            cluster = self.cluster.get(rack.cluster or "")
+            if cluster is None or cluster.colocate == "none":
+                continue
+            row = self.row[rack.row_id]
+            out[cluster.cluster] = rack.hall if cluster.colocate == "hall" else row.pod
+        return out
+
+    def free_positions(self, row_id: tuple[str, str]) -> int:
+        """Positions of a row not taken by existing racks."""
+        return self.row[row_id].positions - self.existing_in_row.get(row_id, 0)
+
+    @property
+    def phases(self) -> range:
+        return range(self.site.phase_count)
+
+    @property
+    def last_phase(self) -> int:
+        return self.site.phase_count - 1
+
+    def first_phase(self, place: Place) -> int:
+        """The first phase a new rack of the place may stand in: its row's and its
+        cluster's phase, whichever is later."""
+        site = self.site
+        return max(
+            site.phase_number(self.row[place[1], place[2]].phase),
+            site.phase_number(self.cluster[place[0]].phase),
+        )
+
+    @cached_property
+    def existing_models(self) -> list[tuple[tuple[str, str], RackModel, str | None]]:
+        """(row id, model, cluster) of every existing rack."""
+        return [(r.row_id, self.site.model_by_id[r.model], r.cluster) for r in self.site.existing]
 
     @cached_property
     def place_set(self) -> frozenset[Place]:
@@ -48,10 +107,13 @@ class Index:
         return self.site.model_of(self.cluster[place[0]])
 
     def upper_racks(self, place: Place) -> int:
-        """Most racks a place can take: its row's positions, capped by max_racks."""
+        """Most new racks a place can take: its row's free positions, capped by max_racks
+        less the cluster's existing racks."""
         cluster = self.cluster[place[0]]
-        positions = self.row[place[1], place[2]].positions
-        return positions if cluster.max_racks is None else min(positions, cluster.max_racks)
+        positions = self.free_positions((place[1], place[2]))
+        if cluster.max_racks is None:
+            return positions
+        return max(min(positions, cluster.max_racks - self.existing_in_cluster.get(place[0], 0)), 0)
 
     def _group(self, key) -> dict:  # type: ignore[no-untyped-def]
         out: dict = {}

@@ -27,6 +27,15 @@ Which rows are built, and why leaving the others out changes nothing (exact prun
 
 Every dropped row is implied by a kept one (or by the variable bounds), so the feasible set,
 and hence the optimum, is exactly that of the naive "every failure × every device" model.
+
+Contract v1.1. Failover ratings: a failure row's limit is `failover_kw` (≥ capacity_kw ·
+derate, checked on loading), the normal row's stays capacity_kw · derate. Rule 1 still holds
+(a failure row with w_X ≤ w is implied by the normal row, whose limit is not larger); rule 2
+drops a row only for a dominating row whose limit is not larger (a normal row is never
+dropped for a failure row with a larger limit); rule 3 keeps the smallest limit. Existing
+racks: L_i includes the design kW E_i already standing in row i, so each row reads
+Σ w · L_new ≤ limit − Σ w · E, and the rules above, argued on L = L_new + E ≥ 0, stay exact;
+rule 4 counts E_i plus the free positions times the largest fitting rack.
 """
 
 from __future__ import annotations
@@ -102,24 +111,38 @@ class Incidence:
         )
 
 
-def _max_row_kw(site: Site) -> np.ndarray:
-    """Largest design kW each row could ever hold (positions x largest fitting rack)."""
-    models = [site.model_of(c) for c in site.demand]
+def existing_row_kw(site: Site) -> np.ndarray:
+    """Design kW of the racks already standing in each row (site.rows order)."""
+    at = {r.id: i for i, r in enumerate(site.rows)}
     out = np.zeros(len(site.rows))
-    for i, row in enumerate(site.rows):
-        fitting = [m.design_kw for m in models if row.fits(m)]
-        out[i] = row.positions * max(fitting, default=0.0)
+    for rack in site.existing:
+        out[at[rack.row_id]] += site.model_by_id[rack.model].design_kw
     return out
 
 
-def _undominated(weights: np.ndarray) -> list[int]:
-    """Indices of rows of `weights` not dominated (≤ element-wise) by another; of equal
-    rows the first is kept. Rows are tried heaviest first, so a dominating row is usually
-    kept before the rows it dominates and each check is against few kept rows."""
-    order = sorted(range(len(weights)), key=lambda k: (-weights[k].sum(), k))
+def _max_row_kw(site: Site) -> np.ndarray:
+    """Largest design kW each row could ever hold (existing racks, plus the free positions
+    x the largest fitting rack)."""
+    models = [site.model_of(c) for c in site.demand]
+    taken: dict[tuple[str, str], int] = {}
+    for rack in site.existing:
+        taken[rack.row_id] = taken.get(rack.row_id, 0) + 1
+    out = existing_row_kw(site)
+    for i, row in enumerate(site.rows):
+        fitting = [m.design_kw for m in models if row.fits(m)]
+        out[i] += (row.positions - taken.get(row.id, 0)) * max(fitting, default=0.0)
+    return out
+
+
+def _undominated(weights: np.ndarray, limits: np.ndarray) -> list[int]:
+    """Indices of rows of `weights` not dominated by another: row j dominates row k when
+    w_j ≥ w_k element-wise and limit_j ≤ limit_k; of equal rows the first is kept. Rows are
+    tried by limit, then heaviest first, so a dominating row is usually kept before the rows
+    it dominates and each check is against few kept rows."""
+    order = sorted(range(len(weights)), key=lambda k: (limits[k], -weights[k].sum(), k))
     kept: list[int] = []
     for k in order:
-        if kept and (weights[kept] >= weights[k]).all(axis=1).any():
+        if kept and ((weights[kept] >= weights[k]).all(axis=1) & (limits[kept] <= limits[k])).any():
             continue
         kept.append(k)
     return sorted(kept)
@@ -133,6 +156,7 @@ def power_limits(site: Site, prune: bool = True) -> list[PowerLimit]:
     to show pruning keeps the optimum."""
     inc = Incidence.of(site)
     usable = {d.device: d.usable_kw for d in site.devices}
+    failover = {d.device: d.failover_limit_kw for d in site.devices}
     max_kw = _max_row_kw(site)
     out: list[PowerLimit] = []
     for k, d in enumerate(inc.devices):
@@ -165,19 +189,20 @@ def power_limits(site: Site, prune: bool = True) -> list[PowerLimit]:
         else:
             weights = normal[None, :]
         labels: list[str | None] = [NORMAL, *(inc.devices[x] for x in failures)]
-        keep = _undominated(weights) if prune else range(len(weights))
+        limits = np.array([usable[d]] + [failover[d]] * len(failures))
+        keep = _undominated(weights, limits) if prune else range(len(weights))
         for j in keep:
             w = weights[j]
             nz = w > 0
             if not nz.any():
                 continue
-            if prune and float(w[nz] @ max_kw[rows[nz]]) <= usable[d] * (1 + 1e-9):
+            if prune and float(w[nz] @ max_kw[rows[nz]]) <= limits[j] * (1 + 1e-9):
                 continue
             out.append(
                 PowerLimit(
                     device=d,
                     failure=labels[j],
-                    limit_kw=usable[d],
+                    limit_kw=float(limits[j]),
                     rows=tuple(int(i) for i in rows[nz]),
                     weights=tuple(float(x) for x in w[nz]),
                 )
@@ -209,10 +234,14 @@ def _drop_duplicates(limits: list[PowerLimit]) -> list[PowerLimit]:
 
 
 def add_power(m: pyo.ConcreteModel, index: Index, limits: list[PowerLimit]) -> None:
-    """Every device's load ≤ capacity_kw · derate, in normal operation and after any single
-    failure (contract §6): Σ_i w(d, i) · Σ_c design_kw_c · racks[c, i] ≤ limit_kw."""
+    """Every device's load ≤ capacity_kw · derate in normal operation, and ≤ failover_kw
+    (else capacity_kw · derate) after any single failure (contract §6, v1.1):
+    Σ_i w(d, i) · (E_i + Σ_c design_kw_c · racks[c, i]) ≤ limit_kw, E_i the existing racks'
+    kW. Racks only accumulate and devices serve in every phase: the last phase's rows are
+    enough."""
     site = index.site
     row_places = [index.by_row.get(r.id, []) for r in site.rows]
+    fixed_kw = existing_row_kw(site)
     design_kw = {p: index.model(p).design_kw for p in index.places}
     m.POWER = pyo.RangeSet(0, len(limits) - 1) if limits else pyo.Set(initialize=[])
     m.power_limits = limits
@@ -226,6 +255,9 @@ def add_power(m: pyo.ConcreteModel, index: Index, limits: list[PowerLimit]) -> N
         ]
         if not terms:
             return pyo.Constraint.Skip
+        fixed = sum(w * fixed_kw[i] for i, w in zip(lim.rows, lim.weights, strict=True))
+        if fixed:
+            return pyo.quicksum(c * v for c, v in terms) + fixed <= lim.limit_kw
         return pyo.quicksum(c * v for c, v in terms) <= lim.limit_kw
 
     m.power = pyo.Constraint(m.POWER, rule=rule)
