@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from optimizer.choices import STRATEGIES
 from optimizer.errors import RackfitError, SiteError, Terminated, UsageError
-from optimizer.schema import STRATEGIES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
 EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports a process it ended

@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from optimizer.errors import Issue, SiteError
 from optimizer.schema import RackModel
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NUMBER_FIELDS = (
     "gpus", "design_kw", "typical_kw", "liquid_fraction", "weight_kg", "ports", "capex_usd",
@@ -118,6 +121,8 @@ def load_library(folder: Path | None = None) -> tuple[RackModel, ...]:
 
 def library_table(folder: Path | None = None) -> pd.DataFrame:
     """The library as a table: one line per model, its numbers, and a `sources` column."""
+    import pandas as pd  # here: loading a site needs no pandas (fast start)
+
     models, sources, names = _load(str(folder or library_dir()))
     lines = []
     for model, source, name in zip(models, sources, names, strict=True):
