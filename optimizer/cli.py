@@ -337,6 +337,10 @@ def plan(
     write_began = time.perf_counter()
     write_plan(result, out)
     on_stage("write", time.perf_counter() - write_began)
+    if out.suffix.lower() != ".xlsx" and not (out / "plan.xlsx").exists():
+        _warn(
+            f"{out}: no plan.xlsx: the plan is too large for an Excel sheet; the CSV files hold it"
+        )
     if result.status == "time_limit":
         _warn(_stopped_text(result.summary.get("mip_gap"), result.summary.get("bound")))
     if not quiet:
@@ -420,8 +424,35 @@ def models(fmt: str, sources: bool) -> None:
     elif fmt == "json":
         click.echo(table.to_json(orient="records", indent=2))
     else:
-        with_width = table.drop(columns=["name"]) if not sources else table
-        click.echo(with_width.to_string(index=False))
+        _print_models_table(table if sources else table.drop(columns=["name"]))
+
+
+def _print_models_table(table: Any) -> None:
+    """The library as a formatted table (rich): ids whole, numbers right-aligned."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text  # cells as plain text: an id with [brackets] is no markup
+
+    from optimizer.library import library_dir
+
+    if table.empty:
+        click.echo(f"no rack models in the hardware library ({library_dir()})")
+        return
+    out = Table(title=f"Hardware library: {len(table)} rack models", title_justify="left")
+    formats = {"capex_usd": "{:,.0f}", "weight_kg": "{:,.0f}", "liquid_fraction": "{:.2f}"}
+    for column in table.columns:
+        number = column not in ("model", "name", "sources")
+        out.add_column(column, justify="right" if number else "left", no_wrap=column == "model")
+    for record in table.itertuples(index=False):
+        out.add_row(
+            *(
+                formats.get(c, "{:g}").format(v) if isinstance(v, int | float) else Text(str(v))
+                for c, v in zip(table.columns, record, strict=True)
+            )
+        )
+    # Not a terminal (a pipe, a file): wide enough that no id or number is wrapped.
+    console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+    console.print(out)
 
 
 # -- init --------------------------------------------------------------------------------

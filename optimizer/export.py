@@ -165,7 +165,8 @@ def _write_plan_folder(plan: Plan, folder: Path) -> None:
     for name, table in tables.items():
         _write_csv(table, folder / f"{name}.csv")
     _write_summary_json(plan, folder / SUMMARY_NAME)
-    _write_workbook(plan, folder / WORKBOOK_NAME, tables)
+    if too_large_for_a_sheet(tables) is None:  # else the CSVs alone hold the tables
+        _write_workbook(plan, folder / WORKBOOK_NAME, tables)
     with warnings.catch_warnings():
         # A name in a script the font lacks (CJK, emoji) is drawn as boxes; matplotlib's
         # warning per glyph would reach the terminal, even under --quiet.
@@ -394,10 +395,27 @@ def _write_summary_json(plan: Plan, path: Path) -> None:
 
 
 # -- the workbook ----------------------------------------------------------------------------
+SHEET_ROWS = 1_048_576  # the most rows an Excel sheet holds, the header included
+
+
+def too_large_for_a_sheet(tables: Mapping[str, pd.DataFrame]) -> str | None:
+    """Why the tables cannot be one workbook (a table longer than a sheet), or None."""
+    for name, table in tables.items():
+        if len(table) + 1 > SHEET_ROWS:
+            return (
+                f"the plan's {name} table has {len(table):,} rows, more than an Excel sheet "
+                f"holds ({SHEET_ROWS - 1:,} below its header)"
+            )
+    return None
+
+
 def _write_workbook(
     plan: Plan, path: Path, tables: Mapping[str, pd.DataFrame] | None = None
 ) -> None:
     tables = output_tables(plan) if tables is None else tables
+    problem = too_large_for_a_sheet(tables)
+    if problem is not None:
+        raise UsageError(f"{problem}; write a plan folder (--out DIR) for the CSV tables")
     workbook = Workbook()
     summary_sheet = workbook.active
     summary_sheet.title = SUMMARY_SHEET

@@ -4,6 +4,7 @@ internal error, a crash or a half-written output; validation stays linear in tim
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -191,3 +192,61 @@ def test_a_signal_during_a_solve_stops_cleanly(tmp_path, signame):
     assert "terminate called" not in stderr and proc.returncode > 0, (proc.returncode, stderr)
     assert proc.returncode == (143 if signame == "SIGTERM" else 1)
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+# -- fast start and a readable library ----------------------------------------------------------
+HEAVY = ("pandas", "numpy", "matplotlib", "pyomo", "highspy", "scipy", "openpyxl")
+
+
+def modules_after(*args: str) -> set[str]:
+    """The modules a fresh `rackfit ARGS` has imported when it ends."""
+    code = (
+        "import sys\nfrom optimizer.cli import main\ntry:\n    main(sys.argv[1:])\n"
+        "except SystemExit:\n    pass\nprint('\\n'.join(sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    return set(done.stderr.split())
+
+
+def test_help_imports_nothing_heavy():
+    loaded = modules_after("--help")
+    assert not [m for m in (*HEAVY, "pydantic") if m in loaded]
+
+
+def test_validate_imports_no_solver_nor_table_library():
+    loaded = modules_after("validate", str(SMALL))
+    assert "optimizer.loaders" in loaded
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_models_prints_a_formatted_table():
+    result = rackfit("models")
+    assert "Hardware library: 12 rack models" in result.stdout
+    assert "│ nvidia-gb200-nvl72 " in result.stdout and "3,050,000" in result.stdout
+
+
+def test_models_of_an_empty_library_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("RACKFIT_MODELS", str(tmp_path))
+    result = rackfit("models")
+    assert result.stdout.strip() == f"no rack models in the hardware library ({tmp_path})"
+    assert json.loads(rackfit("models", "--format", "json").stdout) == []
+
+
+def test_a_missing_library_folder_is_an_input_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("RACKFIT_MODELS", str(tmp_path / "nowhere"))
+    only_error(rackfit("models", code=EXIT_INPUT), "no hardware library here")
+
+
+def test_a_plan_too_large_for_an_excel_sheet(tmp_path, monkeypatch):
+    """A plan longer than a sheet: the workbook is refused (exit 2, nothing written); a plan
+    folder is written without plan.xlsx, with a warning."""
+    monkeypatch.setattr(export, "SHEET_ROWS", 5)  # data/small's plan has 11 racks
+    result = rackfit("plan", SMALL, "--out", tmp_path / "plan.xlsx", "-q", code=EXIT_INPUT)
+    only_error(result, "more than an Excel sheet holds")
+    assert listing(tmp_path) == []
+    result = rackfit("plan", SMALL, "--out", tmp_path / "plan", "-q")
+    assert "no plan.xlsx" in result.stderr
+    assert (tmp_path / "plan" / "placements.csv").exists()
+    assert not (tmp_path / "plan" / "plan.xlsx").exists()
