@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from optimizer.errors import Issue, RackfitError, SiteError
 from optimizer.loaders import load_site
 from optimizer.schema import Row, Site
+from optimizer.textsafe import control_character, unneutralize
 
 SCENARIO_COLUMNS = {
     "scenario": "name of the scenario (required, unique)",
@@ -41,7 +42,6 @@ RESULT_COLUMNS = [
     "message",
     "solve_s",
 ]
-
 
 SCHEDULER_TIMEOUT_S = 10
 
@@ -74,9 +74,18 @@ def read_scenarios(path: Path) -> list[dict[str, str]]:
                 Issue(where, f"duplicate scenario '{name}'", row=i + 2, column="scenario")
             )
         seen.add(name)
+    for i, record in enumerate(frame.to_dict(orient="records")):
+        for column, value in record.items():
+            found = control_character(str(value).strip())
+            if found is not None:
+                message = f"holds a control character ({found}); values must be one line of text"
+                issues.append(Issue(where, message, row=i + 2, column=str(column)))
     if issues:
         raise SiteError(issues)
-    return [{str(k): str(v).strip() for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    return [
+        {str(k): unneutralize(str(v).strip()) for k, v in r.items()}
+        for r in frame.to_dict(orient="records")
+    ]
 
 
 def without_device(site: Site, device: str) -> Site:

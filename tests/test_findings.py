@@ -250,3 +250,18 @@ def test_a_plan_too_large_for_an_excel_sheet(tmp_path, monkeypatch):
     assert "no plan.xlsx" in result.stderr
     assert (tmp_path / "plan" / "placements.csv").exists()
     assert not (tmp_path / "plan" / "plan.xlsx").exists()
+
+
+def test_a_scenario_name_with_a_line_break_is_refused_and_a_formula_written_as_text(tmp_path):
+    scenarios = tmp_path / "scenarios.csv"
+    scenarios.write_text('scenario,grid_mw\n"a\nerror: forged",1\n')
+    result = rackfit("batch", SMALL, scenarios, "--out", tmp_path / "out", code=EXIT_INPUT)
+    only_error(result, "row 2, column scenario: holds a control character (U+000A)")
+    scenarios.write_text("scenario,grid_mw\n'=1+2,1\n")
+    rackfit("batch", SMALL, scenarios, "--out", tmp_path / "out", "--jobs", "1")
+    assert "\n'=1+2," in (tmp_path / "out" / "results.csv").read_text()
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "out" / "results.xlsx") as book:
+        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert not any(b"<f>" in book.read(n) for n in sheets)
