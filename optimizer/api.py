@@ -107,7 +107,7 @@ def first_fit_start(m: Any, model: Compiled, site: Site) -> Baseline:
     """First fit (minimums first, then as many racks as fit) as a start vector for HiGHS.
     A first fit that misses some min_racks is no plan: no start and no baseline."""
     if site.existing or site.phases:
-        return Baseline(None, None, None)  # first fit plans an empty site in one wave
+        return _first_fit_waves_start(m, model, site)
     placements = baseline.first_fit(site, minimums_first=True)
     counts = counts_from_placements(placements)
     placed = placements.groupby("cluster").size()
@@ -115,6 +115,45 @@ def first_fit_start(m: Any, model: Compiled, site: Site) -> Baseline:
         return Baseline(None, None, None)
     gpus = int(sum(site.model_by_id[mid].gpus for mid in placements["model"]))
     x = start_vector(model, {id(m.racks[p]): float(n) for p, n in counts.items() if p in m.racks})
+    return _with_choices(m, model, counts, x, gpus)
+
+
+def _first_fit_waves_start(m: Any, model: Compiled, site: Site) -> Baseline:
+    """v1.1: first fit phase by phase on top of the racks already standing (what a DCIM
+    tool would do) as a start; no baseline when it misses a minimum in some phase or
+    places a rack where the model has no column for it."""
+    standing = baseline.first_fit_waves(site, minimums_first=True)
+    index = m.index
+    ids = [p.phase for p in site.phases]
+    for c in site.demand:
+        q = ids.index(c.phase) if c.phase else 0
+        here = index.existing_in_cluster.get(c.cluster, 0)
+        here += sum(n[q] for p, n in standing.items() if p[0] == c.cluster)
+        if here < c.min_racks:
+            return Baseline(None, None, None)
+    values: dict[int, float] = {}
+    for p, counts in standing.items():
+        if p not in index.place_set:
+            return Baseline(None, None, None)
+        for q, n in enumerate(counts):
+            if q == index.last_phase:
+                values[id(m.racks[p])] = float(n)
+            elif (*p, q) in m.stand:
+                values[id(m.stand[(*p, q)])] = float(n)
+            elif n:
+                return Baseline(None, None, None)
+    x = start_vector(model, values)
+    last = {p: n[-1] for p, n in standing.items()}
+    gpus = sum(index.model(p).gpus * n for p, n in last.items())
+    if m.objective_name == "gpus":
+        gpus += sum(mdl.gpus for _, mdl, c in index.existing_models if c)
+    return _with_choices(m, model, last, x, int(gpus))
+
+
+def _with_choices(
+    m: Any, model: Compiled, counts: dict[tuple[str, str, str], int], x: np.ndarray, gpus: int
+) -> Baseline:
+    """The start with its colocation choices, and its objective."""
     # Colocation choices follow from where the racks stand.
     if hasattr(m, "choice"):
         for c, g in m.COLOCATION:

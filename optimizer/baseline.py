@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.layout import placements_from_counts
+from optimizer.layout import placements_from_counts, placements_with_phases
 from optimizer.schema import Site
 from optimizer.verify import (
     _cluster_data,
@@ -73,6 +73,7 @@ class _PowerState:
         self.inc = inc
         n_dev = len(inc.device_ids)
         self.limit = _with_tol(inc.limit_kw)
+        self.failover = _with_tol(inc.failover_limit_kw)  # after a failure (v1.1)
         self.normal = np.zeros(n_dev)
         together: list[set[int]] = [set() for _ in range(n_dev)]
         for a, b in zip(inc.path_a, inc.path_b, strict=True):
@@ -105,6 +106,7 @@ class _PowerState:
         limit = self.limit[rp.devices]
         if np.any(normal > limit):
             return False
+        limit = self.failover[rp.devices]
         for i, d in enumerate(rp.devices):
             delta = self.delta[d]
             if delta.size == 0:
@@ -135,6 +137,8 @@ def first_fit(site: Site, minimums_first: bool = False) -> pd.DataFrame:
     one rack. The minimums are still not guaranteed, but are met far more often (e.g. for a
     warm start and for the baseline the summary compares the optimum with).
     """
+    if site.existing or site.phases:
+        return placements_with_phases(site, first_fit_waves(site, minimums_first))
     ff = _FirstFit(site)
     if minimums_first:
         for ci, cluster in enumerate(site.demand):
@@ -145,6 +149,54 @@ def first_fit(site: Site, minimums_first: bool = False) -> pd.DataFrame:
     for ci, cluster in enumerate(site.demand):
         ff.fill(ci, cluster.max_racks if cluster.max_racks is not None else np.inf)
     return placements_from_counts(site, ff.counts)
+
+
+def first_fit_waves(
+    site: Site, minimums_first: bool = False
+) -> dict[tuple[str, str, str], list[int]]:
+    """Contract v1.1, as a DCIM tool would plan it: the racks already standing first, then
+    phase by phase, first fit with the rows, cooling lines and clusters of that phase, each
+    wave on top of the racks of the earlier ones. A rack placed in a phase must also fit the
+    grid of every later phase (a later phase may have less supply). Returns the new racks
+    standing at each (cluster, hall, row) in each phase."""
+    ids = [p.phase for p in site.phases]
+    number = {p: k for k, p in enumerate(ids)}
+    n_phases = max(len(ids), 1)
+    ff = _FirstFit(site)
+    ff.add_existing()
+    supplies = [_phase_supply_kw(site, q) for q in range(n_phases)]
+    waves: list[dict[tuple[str, str, str], int]] = []
+    for q in range(n_phases):
+        ff.open_phase(
+            q,
+            rows={r for r, row in enumerate(site.rows) if number.get(row.phase or "", 0) <= q},
+            grid_kw=min(supplies[q:]),
+            lines=[c for c in site.cooling if number.get(c.phase or "", 0) <= q],
+        )
+        arrived = [ci for ci, c in enumerate(site.demand) if number.get(c.phase or "", 0) <= q]
+        if minimums_first:
+            for ci in arrived:
+                cluster = site.demand[ci]
+                most = cluster.min_racks
+                if cluster.max_racks is not None:
+                    most = min(most, cluster.max_racks)
+                ff = ff.fill_whole(ci, most)
+        for ci in arrived:
+            cluster = site.demand[ci]
+            ff.fill(ci, cluster.max_racks if cluster.max_racks is not None else np.inf)
+        waves.append(dict(ff.counts))
+    keys = list(dict.fromkeys(k for wave in waves for k in wave))
+    return {k: [wave.get(k, 0) for wave in waves] for k in keys}
+
+
+def _phase_supply_kw(site: Site, q: int) -> float:
+    """Grid plus on-site supply of phase q: phases.csv's values, else site.yaml's."""
+    grid, onsite = site.grid_limit_kw, site.onsite_firm_kw
+    if site.phases:
+        p = site.phases[q]
+        grid = grid if p.grid_limit_kw is None else p.grid_limit_kw
+        onsite = onsite if p.onsite_firm_kw is None else p.onsite_firm_kw
+    return grid + onsite
 
 
 class _FirstFit:
@@ -186,6 +238,49 @@ class _FirstFit:
                 ]
             )
         self.next_row = [0] * len(site.demand)
+        self.open_rows: set[int] | None = None  # v1.1: the rows of the current phase
+
+    def add_existing(self) -> None:
+        """v1.1: the racks already standing, as fixed load in every limit; a colocated
+        cluster's hall or pod is where its existing racks stand."""
+        site, rows = self.site, {row.id: r for r, row in enumerate(self.site.rows)}
+        models = {m.model: m for m in site.models}
+        clusters = {c.cluster: ci for ci, c in enumerate(site.demand)}
+        for rack in site.existing:
+            r, model = rows[rack.row_id], models[rack.model]
+            row = site.rows[r]
+            lf = model.liquid_fraction
+            self.racks_in_row[r] += 1
+            for medium, share in (("air", 1.0 - lf), ("liquid", lf)):
+                self.heat[row.hall, medium] = (
+                    self.heat.get((row.hall, medium), 0.0) + model.design_kw * share
+                )
+            if row.pod:
+                self.ports_used[row.pod] = self.ports_used.get(row.pod, 0.0) + model.ports
+            self.grid_load += model.design_kw * (
+                1.0 + (1.0 - lf) * self.air_oh + lf * self.liquid_oh
+            )
+            self.power.add(r, model.design_kw)
+            ci = clusters.get(rack.cluster or "")
+            if ci is not None:
+                self.placed[ci] += 1
+                colocate = site.demand[ci].colocate
+                if colocate == "hall":
+                    self.fixed[ci] = (row.hall, None)
+                elif colocate == "pod":
+                    self.fixed[ci] = (None, row.pod)
+
+    def open_phase(self, q: int, rows: set[int], grid_kw: float, lines: list) -> None:  # type: ignore[type-arg]
+        """v1.1: the next wave: its rows, the least grid supply of this and every later
+        phase, and the cooling lines serving by now; every cluster scans its rows again."""
+        self.open_rows = rows
+        self.grid_limit = float(_with_tol(grid_kw))
+        cap: dict[tuple[str, str], float] = {}
+        for line in lines:
+            key = (line.hall, line.medium)
+            cap[key] = cap.get(key, 0.0) + max(line.units - line.spares, 0) * line.unit_kw
+        self.cooling_cap = {k: float(_with_tol(v)) for k, v in cap.items()}
+        self.next_row = [0] * len(self.site.demand)
 
     def fill_whole(self, ci: int, most: int) -> _FirstFit:
         """The state after placing `most` racks of cluster `ci`: for a colocated cluster, in
@@ -199,6 +294,8 @@ class _FirstFit:
         by_hall = cluster.colocate == "hall"
         free: dict[str | None, int] = {}  # free positions per hall or pod, on rows it fits
         for r in self.candidates[ci]:
+            if self.open_rows is not None and r not in self.open_rows:
+                continue
             group = rows[r].hall if by_hall else rows[r].pod
             free[group] = free.get(group, 0) + rows[r].positions - int(self.racks_in_row[r])
         ports = float(self.cd.ports[ci])
@@ -249,6 +346,7 @@ class _FirstFit:
             air_key, liquid_key = (row.hall, "air"), (row.hall, "liquid")
             ok = (
                 self.racks_in_row[r] < row.positions
+                and (self.open_rows is None or r in self.open_rows)
                 and (fixed_hall is None or row.hall == fixed_hall)
                 and (fixed_pod is None or row.pod == fixed_pod)
                 and self.grid_load + grid_per_rack <= self.grid_limit

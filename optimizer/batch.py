@@ -23,8 +23,9 @@ from optimizer.textsafe import control_character, unneutralize
 
 SCENARIO_COLUMNS = {
     "scenario": "name of the scenario (required, unique)",
-    "grid_mw": "grid limit in MW (replaces grid_limit_kw)",
-    "onsite_mw": "firm on-site generation in MW (replaces onsite_firm_kw)",
+    "grid_mw": "grid limit in MW (replaces grid_limit_kw; with phases.csv, in every phase "
+    "that does not set its own)",
+    "onsite_mw": "firm on-site generation in MW (replaces onsite_firm_kw; likewise)",
     "design_temp_c": "design temperature",
     "energy_usd_per_kwh": "energy price",
     "objective": "gpus or cost",

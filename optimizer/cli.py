@@ -250,7 +250,8 @@ def _solve_options(func: F) -> F:
             "--grid-mw",
             type=FiniteFloat(min=0.0, max=100_000.0),
             default=None,
-            help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still adds).",
+            help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still "
+            "adds; with phases.csv, in every phase that does not set its own).",
         ),
         strategy_option("the plan"),
     ]
@@ -458,12 +459,18 @@ def _print_models_table(table: Any) -> None:
 # -- init --------------------------------------------------------------------------------
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--brownfield",
+    is_flag=True,
+    help="Write a site with racks already standing (existing.csv), a build-out in two "
+    "phases (phases.csv and phase columns) and UPS failover ratings (failover_kw).",
+)
 @handles_errors
-def init(directory: Path) -> None:
+def init(directory: Path, brownfield: bool) -> None:
     """Write a small, valid, commented example site to DIRECTORY to start from."""
     from optimizer.export import _write_atomically
 
-    template = Path(__file__).parent / "templates" / "starter"
+    template = Path(__file__).parent / "templates" / ("brownfield" if brownfield else "starter")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UsageError(f"{directory} already exists and is not empty; choose a new folder")
     directory = Path(os.path.abspath(directory))  # `init .` names the folder it fills

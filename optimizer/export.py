@@ -42,7 +42,7 @@ from matplotlib import markers, rcParams
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import BoundaryNorm, ListedColormap, to_hex
+from matplotlib.colors import BoundaryNorm, ListedColormap, to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
@@ -645,13 +645,53 @@ def _write_png(canvas: FigureCanvasAgg, path: Path) -> None:
 
 def cluster_colours(plan: Plan) -> dict[str, str]:
     """Cluster -> colour, in demand.csv order (then any other cluster the placements name),
-    the same in every floor plan of the plan."""
+    the same in every floor plan of the plan. With racks already standing or phases (v1.1)
+    the keys are `rack_categories`: existing racks grey, and each cluster's racks a shade
+    of its colour per phase, lighter for later phases."""
     clusters = list(dict.fromkeys([c.cluster for c in plan.site.demand]))
     for cluster in plan.placements["cluster"].astype(str):
         if cluster not in clusters:
             clusters.append(cluster)
     palette = [to_hex(c) for c in _palette(len(clusters))]
-    return dict(zip(clusters, palette, strict=True))
+    colours = dict(zip(clusters, palette, strict=True))
+    if not plan.site.existing and not plan.site.phases:
+        return colours
+    phases = [p.phase for p in plan.site.phases] or [""]
+    out = {EXISTING_LABEL: EXISTING_COLOUR} if plan.site.existing else {}
+    present = set(rack_categories(plan))
+    for cluster in clusters:
+        for k, phase in enumerate(phases):
+            label = _category(cluster, phase if plan.site.phases else "")
+            if label in present:
+                share = 0.6 * k / max(len(phases) - 1, 1)  # towards white
+                r, g, b = ((1 - share) * v + share for v in to_rgb(colours[cluster]))
+                out[label] = to_hex((r, g, b))
+    return out
+
+
+EXISTING_LABEL = "already standing"
+EXISTING_COLOUR = "#7f7f7f"
+
+
+def _category(cluster: str, phase: str) -> str:
+    return f"{cluster}, phase {phase}" if phase else cluster
+
+
+def rack_categories(plan: Plan) -> list[str]:
+    """What a floor plan colours each placement line by: its cluster; v1.1: racks already
+    standing as one category, and new racks by cluster and phase installed."""
+    p = plan.placements
+    clusters = p["cluster"].astype(str).tolist()
+    phases = p["phase"].astype(str).tolist() if "phase" in p.columns else [""] * len(p)
+    existing = (
+        (p["existing"].astype(str).str.lower() == "true").tolist()
+        if "existing" in p.columns
+        else [False] * len(p)
+    )
+    return [
+        EXISTING_LABEL if e else _category(c, ph)
+        for c, ph, e in zip(clusters, phases, existing, strict=True)
+    ]
 
 
 def _palette(n: int) -> list[Any]:
@@ -686,7 +726,9 @@ def _hall_view(plan: Plan, hall: str, colours: Mapping[str, str]) -> _HallView:
     if not rows:
         raise ValueError(f"hall {hall!r} has no rows in site {plan.site.name!r}")
     code = {c: i + 1 for i, c in enumerate(colours)}  # 0 = empty position
-    here = plan.placements[plan.placements["hall"].astype(str) == hall]
+    in_hall = plan.placements["hall"].astype(str) == hall
+    here = plan.placements[in_hall]
+    categories = [c for c, keep in zip(rack_categories(plan), in_hall, strict=True) if keep]
     row_index = {r.row: i for i, r in enumerate(rows)}
     positions = here["position"].astype("int64").tolist()
     width = max([r.positions for r in rows] + [max(positions, default=0), 1])
@@ -701,7 +743,7 @@ def _hall_view(plan: Plan, hall: str, colours: Mapping[str, str]) -> _HallView:
     for row_id, position, cluster, model in zip(
         here["row"].astype(str).tolist(),
         positions,
-        here["cluster"].astype(str).tolist(),
+        categories,
         here["model"].astype(str).tolist(),
         strict=True,
     ):

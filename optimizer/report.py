@@ -39,6 +39,29 @@ def binding_limits(plan: Plan, most: int = 8) -> list[tuple[str, str, float, flo
     return found[:most]
 
 
+def _brownfield_lines(plan: Plan) -> list[str]:
+    """v1.1: what the plan installs beside the racks already standing, and per phase."""
+    s, site = plan.summary, plan.site
+    lines = []
+    if site.existing:
+        lines.append(
+            f"  {len(site.existing):,} racks already standing; the plan installs "
+            f"{s['new_racks']:,} racks with {s['new_gpus']:,} GPUs"
+        )
+    if plan.phases is not None:
+        lines.append("")
+        lines.append(
+            f"  {'phase':<14}{'weight':>7}{'new':>7}{'racks':>8}{'GPUs':>10}{'grid kW':>12}"
+            f"{'of':>12}  binds"
+        )
+        for _, p in plan.phases.iterrows():
+            lines.append(
+                f"  {str(p['phase']):<14}{p['weight']:>7g}{p['new_racks']:>7,}{p['racks']:>8,}"
+                f"{p['gpus']:>10,}{p['grid_kw']:>12,.0f}{p['limit_kw']:>12,.0f}  {p['binds']}"
+            )
+    return lines
+
+
 def summary_lines(plan: Plan, out: Path | None = None, total_s: float | None = None) -> list[str]:
     s = plan.summary
     objective = s["objective"]
@@ -54,6 +77,7 @@ def summary_lines(plan: Plan, out: Path | None = None, total_s: float | None = N
         f"(gap {100 * (gap or 0):.4f}%, bound {s.get('bound')} from {s.get('bound_source')})",
         f"  {s['gpus']:,} GPUs in {s['racks']:,} racks, {s['design_kw']:,.0f} kW design load",
     ]
+    lines += _brownfield_lines(plan)
     base = s.get("baseline_gpus")
     base_objective = s.get("baseline_objective")
     weighted = s["objective_name"] == "gpus" and objective != s["gpus"]

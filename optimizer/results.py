@@ -232,7 +232,7 @@ def build_tables(
     phases = (
         {}
         if standing is None or not site.phases
-        else {"phases": _phases_table(m, index, standing, model, state)}
+        else {"phases": _phases_table(m, index, standing, model, x, state)}
     )
     return phases | {
         "placements": placements,
@@ -492,6 +492,7 @@ def _phases_table(
     index: Index,
     standing: dict[Place, list[int]],
     model: Compiled,
+    x: np.ndarray,
     state: RowState,
 ) -> pd.DataFrame:
     """v1.1: per phase, the racks and GPUs standing (existing ones included), the racks
@@ -510,6 +511,16 @@ def _phases_table(
             binds[key[2]].append(state.labels[k].replace(f" in phase {_phase_id(m, key[2])}", ""))
         elif family in ("grid", "cooling", "power", "network", "space"):
             binds[index.last_phase].append(state.labels[k])
+    # Power, ports and space have rows for the last phase only (racks only accumulate): in
+    # an earlier phase they bind where that phase's racks leave no room for one more.
+    for q in range(index.last_phase):
+        x_q = x.copy()
+        for p, counts in standing.items():
+            x_q[model.column_of[id(m.racks[p])]] = counts[q]
+        state_q = row_state(m, model, x_q)
+        for j in np.flatnonzero(state_q.tight).tolist():
+            if state_q.families[j] in ("power", "network", "space"):
+                binds[q].append(state_q.labels[j])
     lines = []
     previous = len(site.existing)  # standing before the first phase: not installed by the plan
     for q in index.phases:

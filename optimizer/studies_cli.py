@@ -21,13 +21,15 @@ from optimizer.cli import (
     "--grid-mw",
     default=None,
     metavar="A:B:STEP",
-    help="Grid limits in MW: A:B:STEP (both ends included), or A,B,C.",
+    help="Grid limits in MW: A:B:STEP (both ends included), or A,B,C. With phases.csv, "
+    "each point's limit applies to every phase that does not set its own grid_limit_kw.",
 )
 @click.option(
     "--onsite-mw",
     default=None,
     metavar="A:B:STEP",
-    help="Firm on-site generation in MW (replaces onsite_firm_kw).",
+    help="Firm on-site generation in MW (replaces onsite_firm_kw; with phases.csv, in "
+    "every phase that does not set its own).",
 )
 @click.option(
     "--design-temp-c",

@@ -28,8 +28,8 @@ from optimizer import verify
 from optimizer.api import Stages, resolve_site, updated_site
 from optimizer.errors import InternalError, UsageError
 from optimizer.formulation import build_model
-from optimizer.layout import placements_from_counts
-from optimizer.results import racks_by_place, row_state
+from optimizer.layout import placements_from_counts, placements_with_phases
+from optimizer.results import racks_by_place, row_state, standing_by_place
 from optimizer.schema import Site
 from optimizer.solve import Compiled, SolveOptions, Solver, compile_model, relaxation_duals
 from optimizer.strategy import solve_with_strategy
@@ -88,6 +88,21 @@ def parse_range(text: str, name: str) -> list[float]:
     return [round(v, 9) for v in values]
 
 
+def _grid_rows(model: Compiled, site: Site) -> list[tuple[int, int]]:
+    """(compiled row, phase) of every grid row: each earlier phase's (v1.1), then the last
+    phase's, which a site without phases has alone."""
+    out: list[tuple[int, int]] = []
+    last = None
+    for k, c in enumerate(model.constraints):
+        name = c.parent_component().name
+        if name == "grid_phase":
+            out.append((k, int(c.index())))
+        elif name == "grid":
+            last = k
+    assert last is not None, "every model has a grid row"
+    return [*out, (last, site.phase_count - 1)]
+
+
 def _binding_summary(m: Any, model: Compiled, x: np.ndarray) -> str:
     state = row_state(m, model, x)
     fams: Counter[str] = Counter()
@@ -108,7 +123,7 @@ def _point_row(
     strategy: str,
 ) -> tuple[dict[str, Any], np.ndarray | None]:
     began = time.perf_counter()
-    if strategy == "plain":
+    if strategy == "plain" or site.existing or site.phases:  # see api._solve (v1.1)
         solution = solver.solve(start=x_prev)
     else:  # the bound/heuristic pipeline, warm-started from the previous point's plan
         solution, _ = solve_with_strategy(
@@ -128,16 +143,22 @@ def _point_row(
         return row, None
     x = solution.x
     racks = racks_by_place(m, model, x)
-    placements = placements_from_counts(site, racks)
+    if site.existing or site.phases:
+        placements = placements_with_phases(site, standing_by_place(m, model, x))
+    else:
+        placements = placements_from_counts(site, racks)
     violations = verify.verify(site, placements)
     if violations:
         raise InternalError(f"sweep point fails the independent check: {violations[0].message}")
     duals = relaxation_duals(model, options)
+    # v1.1: the clustered racks already standing count for the gpus objective (summary.json)
+    counted = [mdl for _, mdl, c in m.index.existing_models if c and m.objective_name == "gpus"]
+    existing_gpus, existing_racks = sum(mdl.gpus for mdl in counted), len(counted)
     row.update(
         status="optimal" if solution.status == "optimal" else "time_limit",
         objective=solution.objective,
-        gpus=int(sum(m.index.model(p).gpus * n for p, n in racks.items())),
-        racks=int(sum(racks.values())),
+        gpus=int(sum(m.index.model(p).gpus * n for p, n in racks.items())) + existing_gpus,
+        racks=int(sum(racks.values())) + existing_racks,
         mip_gap=solution.mip_gap,
         bound=solution.bound,
         marginal_value_per_mw=None if duals is None else float(duals[grid_row]) * 1000.0,
@@ -211,16 +232,17 @@ def _solve_points(
     """(grid MW, on-site MW) points in increasing supply, on one model built here."""
     m = build_model(site)
     model = compile_model(m)
-    grid_row = next(
-        k for k, c in enumerate(model.constraints) if c.parent_component().name == "grid"
-    )
+    grid_rows = _grid_rows(model, site)
+    grid_row = grid_rows[-1][0]  # the last phase's (the only one without phases)
+    # Each grid row reads draw <= supply - fixed draw (fixed overhead, racks already standing)
+    fixed_kw = {k: site.phase_supply_kw(q) - model.row_upper[k] for k, q in grid_rows}
     solver = Solver(model, options)
     x_prev = None
     rows = []
     for g, o in points:
-        supply_kw = g * 1000.0 + o * 1000.0
         point_site = site.with_updates(grid_limit_kw=g * 1000.0, onsite_firm_kw=o * 1000.0)
-        solver.set_row_upper(grid_row, supply_kw - site.fixed_overhead_kw)  # model too
+        for k, q in grid_rows:  # every phase without limits of its own follows the sweep
+            solver.set_row_upper(k, point_site.phase_supply_kw(q) - fixed_kw[k])  # model too
         row, x = _point_row(m, model, point_site, solver, grid_row, x_prev, options, strategy)
         if x is not None:
             x_prev = x

@@ -436,9 +436,9 @@ def _read_lines(site: Site, placements: pd.DataFrame) -> tuple[list[Violation], 
     for cluster, n in _tally(clusters[i] for i in np.flatnonzero(unknown)).items():
         msg = f"{cluster}: cluster not in demand.csv ({_racks(n)} placed)"
         out.append(Violation("placement", str(cluster), float(n), 0.0, None, msg))
-    wrong = (
+    wrong = (  # an existing rack is what existing.csv says (checked in _check_existing)
         (clusters[i], models[i])
-        for i in np.flatnonzero(c_idx >= 0)
+        for i in np.flatnonzero((c_idx >= 0) & ~existing)
         if models[i] != site.demand[c_idx[i]].model
     )
     for (cluster, model), n in _tally(wrong).items():

@@ -34,6 +34,7 @@ EXPECTED_NOTEBOOKS = {
     "02-grid-limits.ipynb",
     "03-redundancy.ipynb",
     "04-your-site.ipynb",
+    "05-brownfield-phases.ipynb",
 }
 NOTEBOOK_TIMEOUT_S = 120
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
