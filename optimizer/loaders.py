@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -440,6 +439,8 @@ def _not_a_workbook(path: Path) -> str | None:
     """Why `path` cannot be an .xlsx workbook, judged from its bytes before any XML is
     parsed (a password-protected workbook, a CSV or other text file renamed, a zip of
     something else, a zip that unpacks to more than any site), or None."""
+    import zipfile  # here: a site folder needs none of it (fast start)
+
     problem = _file_problem(path)
     if problem is not None:
         return problem
