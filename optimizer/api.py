@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from optimizer import baseline, verify
-from optimizer.errors import InternalError, NoPlanError, UsageError
-from optimizer.formulation import build_model
+from optimizer.errors import InternalError, NoPlanError, OutOfMemoryError, UsageError
+from optimizer.formulation import BuiltModel, build_model
 from optimizer.layout import counts_from_placements
 from optimizer.loaders import load_site
 from optimizer.schema import OBJECTIVES, STRATEGIES, Site
@@ -32,7 +32,11 @@ from optimizer.solve import (
     relaxation_duals,
     start_vector,
 )
+from optimizer.status import Status
 from optimizer.tables import INFEASIBLE, OPTIMAL, TIME_LIMIT, Plan
+
+if TYPE_CHECKING:
+    from optimizer.strategy.pipeline import StrategyLog
 
 StageHook = Callable[[str, float], None]
 
@@ -79,11 +83,11 @@ def updated_site(site: Site, source: str, **changes: Any) -> Site:
     try:
         return site.with_updates(**changes)
     except ValidationError as exc:
-        from optimizer.loaders import _describe
+        from optimizer.text import describe_error
 
         err = exc.errors()[0]
         key = ".".join(str(part) for part in err["loc"])
-        raise UsageError(f"{source}: {key} {_describe(err)}") from None
+        raise UsageError(f"{source}: {key} {describe_error(err)}") from None
 
 
 @dataclass(frozen=True)
@@ -103,27 +107,28 @@ def _gain(model: Compiled, objective: float | None, baseline: float | None) -> f
     return _clean(objective - baseline if model.maximize else baseline - objective)
 
 
-def first_fit_start(m: Any, model: Compiled, site: Site) -> Baseline:
+def first_fit_start(built: BuiltModel, model: Compiled, site: Site) -> Baseline:
     """First fit (minimums first, then as many racks as fit) as a start vector for HiGHS.
     A first fit that misses some min_racks is no plan: no start and no baseline."""
     if site.existing or site.phases:
-        return _first_fit_waves_start(m, model, site)
+        return _first_fit_waves_start(built, model, site)
     placements = baseline.first_fit(site, minimums_first=True)
     counts = counts_from_placements(placements)
     placed = placements.groupby("cluster").size()
     if any(placed.get(c.cluster, 0) < c.min_racks for c in site.demand):
         return Baseline(None, None, None)
     gpus = int(sum(site.model_by_id[mid].gpus for mid in placements["model"]))
-    x = start_vector(model, {id(m.racks[p]): float(n) for p, n in counts.items() if p in m.racks})
-    return _with_choices(m, model, counts, x, gpus)
+    column = dict(zip(built.index.places, model.place_column.tolist(), strict=True))
+    x = start_vector(model, {column[p]: float(n) for p, n in counts.items() if p in column})
+    return _with_choices(built, model, counts, x, gpus)
 
 
-def _first_fit_waves_start(m: Any, model: Compiled, site: Site) -> Baseline:
+def _first_fit_waves_start(built: BuiltModel, model: Compiled, site: Site) -> Baseline:
     """v1.1: first fit phase by phase on top of the racks already standing (what a DCIM
     tool would do) as a start; no baseline when it misses a minimum in some phase or
     places a rack where the model has no column for it."""
     standing = baseline.first_fit_waves(site, minimums_first=True)
-    index = m.index
+    index = built.index
     ids = [p.phase for p in site.phases]
     for c in site.demand:
         q = ids.index(c.phase) if c.phase else 0
@@ -131,43 +136,46 @@ def _first_fit_waves_start(m: Any, model: Compiled, site: Site) -> Baseline:
         here += sum(n[q] for p, n in standing.items() if p[0] == c.cluster)
         if here < c.min_racks:
             return Baseline(None, None, None)
+    column = dict(zip(index.places, model.place_column.tolist(), strict=True))
+    stand = dict(zip(built.place_phases, model.stand_column.tolist(), strict=True))
     values: dict[int, float] = {}
     for p, counts in standing.items():
         if p not in index.place_set:
             return Baseline(None, None, None)
         for q, n in enumerate(counts):
             if q == index.last_phase:
-                values[id(m.racks[p])] = float(n)
-            elif (*p, q) in m.stand:
-                values[id(m.stand[(*p, q)])] = float(n)
+                values[column[p]] = float(n)
+            elif (*p, q) in stand:
+                values[stand[(*p, q)]] = float(n)
             elif n:
                 return Baseline(None, None, None)
     x = start_vector(model, values)
     last = {p: n[-1] for p, n in standing.items()}
     gpus = sum(index.model(p).gpus * n for p, n in last.items())
-    if m.objective_name == "gpus":
+    if built.objective_name == "gpus":
         gpus += sum(mdl.gpus for _, mdl, c in index.existing_models if c)
-    return _with_choices(m, model, last, x, int(gpus))
+    return _with_choices(built, model, last, x, int(gpus))
 
 
 def _with_choices(
-    m: Any, model: Compiled, counts: dict[tuple[str, str, str], int], x: np.ndarray, gpus: int
+    built: BuiltModel,
+    model: Compiled,
+    counts: dict[tuple[str, str, str], int],
+    x: np.ndarray,
+    gpus: int,
 ) -> Baseline:
-    """The start with its colocation choices, and its objective."""
-    # Colocation choices follow from where the racks stand.
-    if hasattr(m, "choice"):
-        for c, g in m.COLOCATION:
-            k = model.column_of.get(id(m.choice[c, g]))
-            if k is not None:
-                x[k] = 0.0
-        for (c, hall, row), n in counts.items():
-            if n <= 0:
-                continue
-            pod = m.index.row[hall, row].pod
-            for g in (hall, pod):
-                k = model.column_of.get(id(m.choice[c, g])) if (c, g) in m.COLOCATION else None
-                if k is not None:
-                    x[k] = 1.0
+    """The start with its colocation choices (they follow from where the racks stand;
+    start_vector left them at 0), and its objective."""
+    choice: dict[tuple[str, str | None], int] = dict(
+        zip(built.colocation, model.choice_column.tolist(), strict=True)
+    )
+    for (c, hall, row), n in counts.items():
+        if n <= 0:
+            continue
+        for g in (hall, built.index.row[hall, row].pod):
+            k = choice.get((c, g), -1)
+            if k >= 0:
+                x[k] = 1.0
     objective = float(model.cost @ x + model.cost_offset)
     return Baseline(gpus, objective, x)
 
@@ -199,17 +207,22 @@ def plan(
 
         explain.raise_if_trivially_infeasible(site)
     with stages.stage("build"):
-        m = build_model(site)
+        built = build_model(site)
     with stages.stage("hand-off"):
-        model = compile_model(m)
+        model = compile_model(built)
     options = SolveOptions(
         time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads, verbose=verbose
     )
     with stages.stage("first fit"):
-        base = first_fit_start(m, model, site)
-    solution, bound_source = _solve(
-        m, model, site, options, base.start, strategy, stages, on_progress
+        base = first_fit_start(built, model, site)
+    solution, bound_source, strategy_log = _solve(
+        built, model, site, options, base.start, strategy, stages, on_progress
     )
+    if solution.status == Status.MEMORY_LIMIT:
+        raise OutOfMemoryError(
+            "HiGHS ran out of memory before it could finish; the best plan so far is lost. "
+            "Free memory, lower --threads, or plan fewer halls at once"
+        )
     if solution.status == INFEASIBLE:
         with stages.stage("explain"):
             raise explain.infeasible_error(site)
@@ -227,24 +240,24 @@ def plan(
     with stages.stage("results"):
         from optimizer.results import build_tables
 
-        tables = build_tables(m, model, solution.x, duals)
+        tables = build_tables(built, model, solution.x, duals)
     with stages.stage("verify"):
         violations = verify.verify(site, tables["placements"])
     if violations:
         shown = "; ".join(v.message for v in violations[:3])
         raise InternalError(f"the solver's plan fails the independent check: {shown}")
-    status = OPTIMAL if solution.status == "optimal" else TIME_LIMIT
+    status = OPTIMAL if solution.status == Status.OPTIMAL else TIME_LIMIT
     clusters = tables["clusters"]
     gpus = int(clusters["gpus"].sum())
     racks = int(clusters["placed_racks"].sum())
-    brownfield = _brownfield_counts(site, clusters, m.objective_name)
+    brownfield = _brownfield_counts(site, clusters, built.objective_name)
     if brownfield:  # the cost objective counts the new racks only
         gpus, racks = brownfield.pop("gpus"), brownfield.pop("racks")
     rows, cols, nnz = model.shape
     summary: dict[str, Any] = {
         "site": site.name,
         "status": status,
-        "objective_name": m.objective_name,
+        "objective_name": built.objective_name,
         "objective": _clean(solution.objective),
         "gpus": gpus,
         "racks": racks,
@@ -264,7 +277,7 @@ def plan(
         "model_nonzeros": nnz,
         "solver": "HiGHS",
         "strategy": strategy,
-        "strategy_stages": getattr(m, "strategy_log", None) and m.strategy_log.stages,
+        "strategy_stages": strategy_log.stages if strategy_log is not None else None,
     } | brownfield
     return Plan(
         site=site,
@@ -301,7 +314,7 @@ def _clean(value: float | None) -> float | None:
 
 
 def _solve(
-    m: Any,
+    built: BuiltModel,
     model: Compiled,
     site: Site,
     options: SolveOptions,
@@ -309,8 +322,9 @@ def _solve(
     strategy: str,
     stages: Stages,
     on_progress: Callable[[Progress], None] | None,
-) -> tuple[Solution, str]:
-    """Plain HiGHS from the first-fit start, or the strategy pipeline (optimizer.strategy)."""
+) -> tuple[Solution, str, StrategyLog | None]:
+    """Plain HiGHS from the first-fit start, or the strategy pipeline (optimizer.strategy);
+    the solution, the source of its bound, and the strategy's log (None for plain)."""
     if strategy not in STRATEGIES:
         raise UsageError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy}")
     if strategy != "plain" and (site.existing or site.phases):
@@ -318,13 +332,14 @@ def _solve(
         # a bound that ignored them would not be a valid bound. HiGHS alone proves these.
         with stages.stage("solve"):
             solution = Solver(model, options).solve(start, on_progress)
-        return solution, "highs"
+        return solution, "highs", None
     if strategy != "plain":
         from optimizer import strategy as strat
 
-        return strat.solve_with_strategy(
-            m, model, site, options, start, stages, on_progress, cut=strategy == "auto-cut"
+        result = strat.solve_with_strategy(
+            built, model, site, options, start, stages, on_progress, cut=strategy == "auto-cut"
         )
+        return result.solution, result.bound_source, result.log
     with stages.stage("solve"):
         solution = Solver(model, options).solve(start, on_progress)
-    return solution, "highs"
+    return solution, "highs", None

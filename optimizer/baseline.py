@@ -28,16 +28,16 @@ import numpy as np
 import pandas as pd
 
 from optimizer.layout import placements_from_counts, placements_with_phases
-from optimizer.schema import Site
-from optimizer.verify import (
-    _cluster_data,
-    _cooling_capacity,
-    _overhead_at_design,
-    _power_incidence,
-    _PowerIncidence,
-    _rack_fit_problems,
-    _row_shares,
+from optimizer.rules import (
+    PowerIncidence,
+    cluster_data,
+    cooling_capacity,
+    overhead_at_design,
+    power_incidence,
+    rack_fit_problems,
+    row_shares,
 )
+from optimizer.schema import Site
 
 # First fit accepts a rack while every load stays within `limit * (1 + TOL) + TOL`; far
 # tighter than the verifier's tolerance, so the verifier never disagrees with it.
@@ -69,7 +69,7 @@ class _PowerState:
     `d` at its normal load. Memory and work grow with rows times path lengths squared.
     """
 
-    def __init__(self, inc: _PowerIncidence):
+    def __init__(self, inc: PowerIncidence):
         self.inc = inc
         n_dev = len(inc.device_ids)
         self.limit = _with_tol(inc.limit_kw)
@@ -86,7 +86,7 @@ class _PowerState:
 
     def row(self, r: int) -> _RowPower:
         if r not in self._rows:
-            devices, share, shift = _row_shares(
+            devices, share, shift = row_shares(
                 self.inc.path_a[r], self.inc.path_b[r], bool(self.inc.dual[r])
             )
             at, shifts = [], []
@@ -205,15 +205,15 @@ class _FirstFit:
 
     def __init__(self, site: Site):
         self.site = site
-        self.cd = cd = _cluster_data(site)
+        self.cd = cd = cluster_data(site)
         rows = site.rows
-        self.power = _PowerState(_power_incidence(site))
+        self.power = _PowerState(power_incidence(site))
         self.racks_in_row = np.zeros(len(rows), dtype=np.int64)
-        self.cooling_cap = {k: float(_with_tol(v)) for k, v in _cooling_capacity(site).items()}
+        self.cooling_cap = {k: float(_with_tol(v)) for k, v in cooling_capacity(site).items()}
         self.heat: dict[tuple[str, str], float] = {}
         self.pod_cap = {p.pod: float(p.ports) for p in site.pods}
         self.ports_used: dict[str, float] = {}
-        self.air_oh, self.liquid_oh = _overhead_at_design(site)
+        self.air_oh, self.liquid_oh = overhead_at_design(site)
         self.grid_limit = float(_with_tol(site.grid_limit_kw + site.onsite_firm_kw))
         self.grid_load = site.fixed_overhead_kw
         self.counts: dict[tuple[str, str, str], int] = {}
@@ -225,7 +225,7 @@ class _FirstFit:
                 [
                     r
                     for r, row in enumerate(rows)
-                    if not _rack_fit_problems(
+                    if not rack_fit_problems(
                         row.max_rack_kw,
                         row.max_rack_kg,
                         row.liquid,

@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from optimizer.errors import Issue, RackfitError, SiteError
 from optimizer.loaders import load_site
 from optimizer.schema import Row, Site
+from optimizer.status import Status
+from optimizer.text import describe_error
 from optimizer.textsafe import control_character, unneutralize
 
 SCENARIO_COLUMNS = {
@@ -156,12 +158,12 @@ def apply_scenario(
     try:
         return _apply_scenario(site, scenario, where, line)
     except ValidationError as exc:
-        from optimizer.loaders import _describe
-
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "scenario"
         column = {"grid_limit_kw": "grid_mw", "onsite_firm_kw": "onsite_mw"}.get(key, key)
-        raise SiteError(Issue(where, _describe(err), row=line or None, column=column)) from None
+        raise SiteError(
+            Issue(where, describe_error(err), row=line or None, column=column)
+        ) from None
 
 
 def run_scenario(site: Site, scenario: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
@@ -183,10 +185,12 @@ def run_scenario(site: Site, scenario: dict[str, str], options: dict[str, Any]) 
             message="",
         )
     except RackfitError as exc:
-        status = {3: "infeasible", 4: "no_plan", 2: "bad_input"}.get(exc.exit_code, "error")
+        status = {3: Status.INFEASIBLE, 4: Status.NO_PLAN, 2: Status.BAD_INPUT}.get(
+            exc.exit_code, Status.ERROR
+        )
         row.update(status=status, message=str(exc).splitlines()[0])
     except Exception as exc:  # noqa: BLE001 - one scenario's bug must not stop the batch
-        row.update(status="error", message=f"{type(exc).__name__}: {exc}")
+        row.update(status=Status.ERROR, message=f"{type(exc).__name__}: {exc}")
     row["solve_s"] = round(time.perf_counter() - began, 3)
     return row
 

@@ -15,20 +15,14 @@ from typing import TYPE_CHECKING
 
 from optimizer.errors import Issue
 from optimizer.schema import Site
+from optimizer.text import shorten
 
 if TYPE_CHECKING:
     from optimizer.loaders import ParsedSite, RawSite
 
 
 Record = tuple[str, int, dict[str, str]]  # where, spreadsheet row, {column: text}
-SHORT = 40  # longest value echoed whole in a message
 EXTRA = "\0extra"  # record key of the cells beyond the header (a ragged row; loaders)
-
-
-def shorten(text: str, limit: int = SHORT) -> str:
-    """`text` cut to `limit` characters with an ellipsis, so a message never echoes a
-    10,000-character cell whole."""
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 @dataclass(frozen=True)

@@ -4,143 +4,25 @@ contract's exit codes: 0 written, 1 internal error, 2 bad input or usage, 3 infe
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from optimizer.choices import STRATEGIES
-from optimizer.errors import RackfitError, SiteError, Terminated, UsageError
-
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
-EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports a process it ended
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    """SIGTERM raises `Terminated` (a KeyboardInterrupt), so that writing stops the way
-    Ctrl-C stops it: the temporary output removed, the previous one left as it was."""
-    raise Terminated
-
-
-def _err(text: str) -> None:
-    """One `error:` line: a line break or escape sequence in a user's text (an id, a file
-    name) is written as an escape, so no message can forge or hide a line."""
-    click.echo(f"error: {_line(text)}", err=True)
-
-
-def _one_line(text: str, most: int = 500) -> str:
-    """A message on one line (errors are one line each), cut short if very long."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= most else flat[: most - 1] + "…"
-
-
-def _line(text: str) -> str:
-    from optimizer.textsafe import one_line
-
-    return one_line(text, most=2000)
-
-
-def _debug(debug: bool, exc: BaseException) -> None:
-    if debug:
-        traceback.print_exception(exc)
-
-
-def _warn(text: str) -> None:
-    click.echo(f"warning: {_line(text)}", err=True)
-
-
-def handles_errors(func: F) -> F:
-    """Run a command; map rackfit's errors to messages and exit codes."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(click.get_current_context().find_root().params.get("debug"))
-        try:
-            return func(*args, **kwargs)
-        except SiteError as exc:
-            _debug(debug, exc)
-            for issue in exc.issues:
-                _err(str(issue))
-            code = exc.exit_code
-        except RackfitError as exc:
-            _debug(debug, exc)
-            _err(_one_line(str(exc)))
-            code = exc.exit_code
-        except Terminated as exc:
-            _debug(debug, exc)
-            _err("terminated; nothing was written and earlier outputs are unchanged")
-            code = EXIT_TERMINATED
-        except KeyboardInterrupt as exc:
-            _debug(debug, exc)
-            _err("interrupted; nothing was written and earlier outputs are unchanged")
-            code = EXIT_INTERNAL
-        except (click.exceptions.Exit, click.ClickException):
-            raise
-        except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
-            sys.stderr.close()
-            code = EXIT_OK
-        except OSError as exc:  # the file system refused: a read-only folder, a name too long
-            _debug(debug, exc)
-            _err(_os_error_text(exc))
-            code = EXIT_INPUT
-        except MemoryError as exc:
-            _debug(debug, exc)
-            _err("out of memory: the input is too large for this machine")
-            code = EXIT_INPUT
-        except Exception as exc:  # a bug: say so, in one line unless --debug
-            _debug(debug, exc)
-            name = type(exc).__name__
-            _err(f"internal error ({name}: {_one_line(str(exc))}); rerun with --debug for details")
-            code = EXIT_INTERNAL
-        sys.exit(code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _os_error_text(exc: OSError) -> str:
-    """`cannot write plan/x.csv: Permission denied`: the file and the system's reason."""
-    name = exc.filename if exc.filename is not None else ""
-    reason = exc.strerror or type(exc).__name__
-    if exc.filename2 is not None:
-        name = f"{name} -> {exc.filename2}"
-    return f"{name}: {reason}" if name else f"the file system refused: {reason}"
-
-
-class RackfitGroup(click.Group):
-    """Usage errors (a missing argument, a bad option value) as one `error:` line, exit 2."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["standalone_mode"] = False
-        import signal
-        import threading
-
-        main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
-        try:
-            return super().main(*args, **kwargs)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            _err("interrupted")
-            sys.exit(EXIT_INTERNAL)
-        except click.UsageError as exc:
-            path = exc.ctx.command_path if exc.ctx else "rackfit"
-            hint = f" (see {path} --help)"
-            _err(f"{exc.format_message()}{hint}".replace("\n", " "))
-            sys.exit(EXIT_INPUT)
-        except click.ClickException as exc:
-            _err(exc.format_message())
-            sys.exit(exc.exit_code)
-        finally:
-            if main_thread:
-                signal.signal(signal.SIGTERM, previous)
+from optimizer.cli_common import (
+    EXIT_VIOLATIONS,
+    RackfitGroup,
+    echo_warning,
+    handles_errors,
+    printable,
+    solve_options,
+)
+from optimizer.errors import UsageError
+from optimizer.status import Status
+from optimizer.studies_cli import batch, sweep
 
 
 @click.group(
@@ -170,7 +52,7 @@ def validate(site: Path) -> None:
 
     loaded, warnings = load_site_with_warnings(site)
     for w in warnings:
-        _warn(str(w))
+        echo_warning(str(w))
     positions = sum(r.positions for r in loaded.rows)
     click.echo(
         f"{site}: valid: {len(loaded.halls)} halls, {len(loaded.rows)} rows, {positions:,} "
@@ -180,86 +62,6 @@ def validate(site: Path) -> None:
 
 
 # -- plan --------------------------------------------------------------------------------
-class FiniteFloat(click.FloatRange):
-    """A FloatRange that also refuses nan and inf (a range check alone lets nan through)."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        import math
-
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
-
-
-def time_limit_option(default_s: float, per: str) -> Callable[[F], F]:
-    return click.option(
-        "--time-limit",
-        "time_limit_s",
-        type=FiniteFloat(min=0.1),
-        default=default_s,
-        show_default=True,
-        help=f"Seconds the solver may run {per}.",
-    )
-
-
-def mip_gap_option(per: str) -> Callable[[F], F]:
-    return click.option(
-        "--mip-gap",
-        type=FiniteFloat(min=0.0, max=1.0),
-        default=1e-4,
-        show_default=True,
-        help=f"Stop when {per} is proven within this relative gap of optimal.",
-    )
-
-
-def threads_option(func: F) -> F:
-    return click.option(
-        "--threads",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Solver threads (default: HiGHS decides).",
-    )(func)
-
-
-def strategy_option(per: str) -> Callable[[F], F]:
-    return click.option(
-        "--strategy",
-        type=click.Choice(list(STRATEGIES)),
-        default="auto",
-        show_default=True,
-        help=f"How {per} is solved. auto: surrogate bound + heuristic start + HiGHS, stopped "
-        "once a plan is within --mip-gap of the bound; auto-cut: the same with the bound "
-        "added as the row objective <= bound; plain: HiGHS alone.",
-    )
-
-
-def _solve_options(func: F) -> F:
-    options = [
-        click.option(
-            "--objective",
-            type=click.Choice(["gpus", "cost"]),
-            default=None,
-            help="Override the site's objective: gpus (most value-weighted GPUs) or "
-            "cost (meet every min_racks at least capex + a year of energy).",
-        ),
-        time_limit_option(300.0, "on the plan"),
-        mip_gap_option("the plan"),
-        threads_option,
-        click.option(
-            "--grid-mw",
-            type=FiniteFloat(min=0.0, max=100_000.0),
-            default=None,
-            help="Replace the site's grid_limit_kw with this many MW (onsite_firm_kw still "
-            "adds; with phases.csv, in every phase that does not set its own).",
-        ),
-        strategy_option("the plan"),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
 @main.command()
 @click.argument("site", type=click.Path(path_type=Path))
 @click.option(
@@ -270,7 +72,7 @@ def _solve_options(func: F) -> F:
     show_default=True,
     help="A folder (CSV tables, summary.json, plan.xlsx, pictures) or a FILE.xlsx.",
 )
-@_solve_options
+@solve_options
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also show the solver's own log.")
 @handles_errors
@@ -322,7 +124,7 @@ def plan(
         click.echo(f"rackfit plan {site}", err=True)
     loaded, warnings = load_site_with_warnings(site)
     for w in warnings:
-        _warn(str(w))
+        echo_warning(str(w))
     result = make_plan(
         loaded,
         objective=objective,
@@ -339,11 +141,9 @@ def plan(
     write_plan(result, out)
     on_stage("write", time.perf_counter() - write_began)
     if out.suffix.lower() != ".xlsx" and not (out / "plan.xlsx").exists():
-        _warn(
-            f"{out}: no plan.xlsx: the plan is too large for an Excel sheet; the CSV files hold it"
-        )
-    if result.status == "time_limit":
-        _warn(_stopped_text(result.summary.get("mip_gap"), result.summary.get("bound")))
+        echo_warning(f"{out}: no plan.xlsx, the plan is too large for an Excel sheet; see the CSVs")
+    if result.status == Status.TIME_LIMIT:
+        echo_warning(_stopped_text(result.summary.get("mip_gap"), result.summary.get("bound")))
     if not quiet:
         click.echo(_summary_text(result, out, time.perf_counter() - began))
 
@@ -394,7 +194,7 @@ def check(site: Path, plan_path: Path) -> None:
         )
         return
     for v in violations:
-        click.echo(f"violation: [{v.rule}] {_line(v.message)}")
+        click.echo(f"violation: [{v.rule}] {printable(v.message)}")
     click.echo(f"{plan_path}: {len(violations)} violation(s)", err=True)
     sys.exit(EXIT_VIOLATIONS)
 
@@ -468,7 +268,7 @@ def _print_models_table(table: Any) -> None:
 @handles_errors
 def init(directory: Path, brownfield: bool) -> None:
     """Write a small, valid, commented example site to DIRECTORY to start from."""
-    from optimizer.export import _write_atomically
+    from optimizer.export import write_atomically
 
     template = Path(__file__).parent / "templates" / ("brownfield" if brownfield else "starter")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
@@ -478,7 +278,7 @@ def init(directory: Path, brownfield: bool) -> None:
     def fill(tmp: Path) -> None:
         shutil.copytree(template, tmp / directory.name)
 
-    _write_atomically(directory, fill)
+    write_atomically(directory, fill)
     click.echo(f"wrote a starter site to {directory}; next: rackfit validate {directory}")
 
 
@@ -499,14 +299,8 @@ def convert(site: Path, out: Path) -> None:
     click.echo(f"wrote the site as a {direction}: {out}")
 
 
-def _register_studies() -> None:
-    from optimizer.studies_cli import batch, sweep
-
-    main.add_command(sweep)
-    main.add_command(batch)
-
-
-_register_studies()
+main.add_command(sweep)
+main.add_command(batch)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 
-from optimizer.export import _write_atomically as write_atomically
-from optimizer.loaders import SITE_SHEET, TABLES, RawSite, cell_text, read_raw_site
+from optimizer.export import write_atomically
+from optimizer.loaders import SITE_SHEET, TABLES, RawSite, read_raw_site
 from optimizer.schema import Site
+from optimizer.text import cell_text
 from optimizer.textsafe import neutralize, string_cells
 
 

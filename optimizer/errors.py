@@ -74,6 +74,12 @@ class Terminated(KeyboardInterrupt):
     out (the command line installs the handler; exit code 143)."""
 
 
+class OutOfMemoryError(RackfitError):
+    """The solver ran out of memory (exit code 4, like a time limit: no plan, not a bug)."""
+
+    exit_code = 4
+
+
 class InternalError(RackfitError):
     """A bug: e.g. the solver's plan failed the independent verifier (exit code 1)."""
 

@@ -13,16 +13,25 @@ can act on, so it is the one used.)
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
 from optimizer.errors import InfeasibleError
-from optimizer.formulation import build_model
+from optimizer.formulation import BuiltModel, Family, build_model
 from optimizer.schema import Site
 from optimizer.solve import Compiled, SolveOptions, compile_model, solve
 
-ELASTIC = {"space", "cooling", "network", "power", "grid", "cooling_phase", "grid_phase"}
+ELASTIC = {
+    Family.SPACE,
+    Family.COOLING,
+    Family.NETWORK,
+    Family.POWER,
+    Family.GRID,
+    Family.COOLING_PHASE,
+    Family.GRID_PHASE,
+}
 # What racks already standing can break on their own (contract v1.1, exit 3).
 STANDING_RULES = ("demand", "cooling", "network", "power", "grid")
 UNITS = {"space": "positions", "network": "ports"}
@@ -116,19 +125,20 @@ def _elastic(model: Compiled, rows: list[int]) -> Compiled:
         cost=np.concatenate([np.zeros(n_cols), 1.0 / scale]),
         cost_offset=0.0,
         maximize=False,
-        columns=model.columns,
-        constraints=model.constraints,
+        row_family=model.row_family,
+        row_key=model.row_key,
+        var_columns=model.var_columns,
     )
 
 
 def conflicts(site: Site, time_limit_s: float = 60.0) -> list[str]:
     """One sentence per limit that must grow for the minimums to fit, largest first."""
-    m = build_model(site)
-    model = compile_model(m)
+    built = build_model(site)
+    model = compile_model(built)
     rows = [
         k
-        for k, con in enumerate(model.constraints)
-        if con.parent_component().name in ELASTIC and np.isfinite(model.row_upper[k])
+        for k, family in enumerate(model.row_family)
+        if family in ELASTIC and np.isfinite(model.row_upper[k])
     ]
     sol = solve(_elastic(model, rows), SolveOptions(time_limit_s=time_limit_s, mip_gap=1e-6))
     if sol.x is None:
@@ -139,17 +149,18 @@ def conflicts(site: Site, time_limit_s: float = 60.0) -> list[str]:
     x = sol.x[: model.shape[1]]
     slack = sol.x[model.shape[1] :]
     a = model.A.tocsr()
-    place_of = {id(m.racks[p]): p for p in m.PLACES}
+    place_of = {
+        k: p for p, k in zip(built.index.places, model.place_column.tolist(), strict=True) if k >= 0
+    }
     found = []
     for j, k in enumerate(rows):
         if slack[j] <= 1e-6:
             continue
-        con = model.constraints[k]
-        family = con.parent_component().name
+        family = model.row_family[k]
         cols = a.indices[a.indptr[k] : a.indptr[k + 1]]
         clusters: dict[str, float] = defaultdict(float)
         for col in cols:
-            p = place_of.get(id(model.columns[col]))
+            p = place_of.get(int(col))
             if p is not None and x[col] > 0.5:
                 clusters[p[0]] += x[col]
         limit = float(model.row_upper[k])
@@ -159,14 +170,16 @@ def conflicts(site: Site, time_limit_s: float = 60.0) -> list[str]:
         found.append(
             (
                 float(slack[j]) / max(limit, 1.0),
-                _sentence(m, family, con.index(), who, verb, need, limit),
+                _sentence(built, family, model.row_key[k], who, verb, need, limit),
             )
         )
     found.sort(key=lambda t: -t[0])
     return [text for _, text in found]
 
 
-def _sentence(m, family: str, key, who: str, verb: str, need: float, limit: float) -> str:  # type: ignore[no-untyped-def]
+def _sentence(
+    built: BuiltModel, family: str, key: Any, who: str, verb: str, need: float, limit: float
+) -> str:
     unit = UNITS.get(family, "kW")
     if family == "space":
         return (
@@ -181,27 +194,27 @@ def _sentence(m, family: str, key, who: str, verb: str, need: float, limit: floa
     if family == "network":
         return f"clusters {who} {verb} at least {need:,.0f} ports in pod {key}; it has {limit:,.0f}"
     if family == "power":
-        lim = m.power_limits[key]
+        lim = built.power_limits[key]
         when = "in normal operation" if lim.failure is None else f"after {lim.failure} fails"
         return (
             f"clusters {who} {verb} at least {need:,.0f} kW through {lim.device} {when}; "
             f"its limit is {limit:,.0f} kW (capacity x derate)"
         )
     if family == "cooling_phase":
-        phase = m.index.site.phases[key[2]].phase
+        phase = built.index.site.phases[key[2]].phase
         return (
             f"clusters {who} {verb} at least {need:,.0f} kW of {key[1]} cooling in hall "
             f"{key[0]} in phase {phase} (beside the racks already standing); it has "
             f"{limit:,.0f} kW then"
         )
     if family == "grid_phase":
-        phase = m.index.site.phases[key].phase
+        phase = built.index.site.phases[key].phase
         return (
             f"clusters {who} {verb} at least {need:,.0f} kW from the grid and on-site supply "
             f"in phase {phase}, beyond the fixed draw; the phase leaves {limit:,.0f} kW"
         )
     if family == "grid":
-        fixed = m.index.site.fixed_overhead_kw  # the row's limit is the supply minus it
+        fixed = built.index.site.fixed_overhead_kw  # the row's limit is the supply minus it
         return (
             f"clusters {who} {verb} at least {need + fixed:,.0f} kW from the grid and on-site "
             f"supply (IT, cooling overhead at the design temperature and {fixed:,.0f} kW fixed "

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optimizer.errors import UsageError
-from optimizer.export import _write_atomically
+from optimizer.export import write_atomically
 from optimizer.textsafe import neutralized_table, string_cells
 
 
@@ -102,7 +102,7 @@ def _write_study(frame: pd.DataFrame, out: Path, stem: str, figure: Figure | Non
         if figure is not None:
             figure.savefig(folder / f"{stem}.png")
 
-    _write_atomically(out, fill)
+    write_atomically(out, fill)
     return out
 
 

@@ -12,6 +12,7 @@ import yaml
 
 from optimizer.errors import Issue, SiteError
 from optimizer.schema import RackModel
+from optimizer.text import describe_error, load_yaml, yaml_issue
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,8 +44,6 @@ def library_dir() -> Path:
 
 
 def _entry(path: Path, issues: list[Issue]) -> tuple[RackModel, dict[str, str], str] | None:
-    from optimizer.loaders import _describe, load_yaml, yaml_issue
-
     where = str(path)
     before = len(issues)  # `issues` holds the other files' problems too
     try:
@@ -91,7 +90,7 @@ def _entry(path: Path, issues: list[Issue]) -> tuple[RackModel, dict[str, str], 
         model = RackModel.model_validate(values)
     except Exception as exc:  # pydantic ValidationError
         for err in getattr(exc, "errors", list)():
-            issues.append(Issue(where, _describe(err), column=str(err["loc"][0])))
+            issues.append(Issue(where, describe_error(err), column=str(err["loc"][0])))
         return None
     return model, sources, str(data.get("name", model.model))
 

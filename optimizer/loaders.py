@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from optimizer import library
-from optimizer.checks import EXTRA, SiteLocations, shorten
+from optimizer.checks import EXTRA, SiteLocations
 from optimizer.errors import Issue, SiteError
 from optimizer.schema import (
     DEFAULT_DESIGN_TEMP_C,
@@ -40,6 +38,7 @@ from optimizer.schema import (
     Site,
     WeatherHour,
 )
+from optimizer.text import cell_text, describe_error, load_yaml, shorten, yaml_issue
 from optimizer.textsafe import QUOTE, control_character, one_line, unneutralize
 
 
@@ -118,22 +117,6 @@ class RawSite:
 
 
 # -- step 1: reading ---------------------------------------------------------------------
-def cell_text(value: Any) -> str:
-    """One cell as the text a CSV would hold. Whole floats lose their `.0`, so a workbook's
-    8.0 and a CSV's 8 read the same; other floats keep their shortest exact form."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def _records(
     where: str, header: list[str], rows: Iterable[tuple[int, list[Any]]], issues: list[Issue],
     header_row: int = 1, neutralized: bool = False,
@@ -271,71 +254,6 @@ def _read_csv(path: Path, issues: list[Issue], folder: Path | None = None) -> Ra
         return None
     header_row, header = rows[0]
     return _records(where, header, rows[1:], issues, header_row, neutralized=True)
-
-
-class _SiteYamlLoader(yaml.SafeLoader):
-    """A safe loader that notes keys given twice in a mapping (PyYAML keeps the last one
-    silently) and turns a number too long to convert into a located YAML error."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.repeated: list[tuple[str, int, int]] = []  # key, line, line of its first use
-
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            first: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue  # `<<: *base` may be overridden on purpose
-                key = self.construct_object(key_node, deep=deep)
-                try:
-                    seen = key in first
-                except TypeError:
-                    continue  # unhashable: the base class reports it
-                line = key_node.start_mark.line + 1
-                if seen:
-                    self.repeated.append((str(key), line, first[key]))
-                else:
-                    first[key] = line
-        assert isinstance(node, yaml.MappingNode)
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep=deep)
-        except (ValueError, OverflowError) as exc:  # int("1" * 5000), 2024-13-45, ...
-            problem = (
-                "number too large"
-                if node.tag == "tag:yaml.org,2002:int"
-                else f"cannot read value: {shorten(str(exc), 60)}"
-            )
-            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
-
-
-def load_yaml(text: str) -> tuple[Any, list[tuple[str, int, int]]]:
-    """YAML text -> (data, repeated keys as (key, line, first line)). Raises yaml.YAMLError
-    (with the line in `problem_mark`), ValueError, OverflowError or RecursionError."""
-    loader = _SiteYamlLoader(text)
-    try:
-        return loader.get_single_data(), loader.repeated
-    finally:
-        loader.dispose()
-
-
-def yaml_issue(where: str, exc: Exception) -> Issue:
-    """A YAML reading error as an issue at the line it names (row = the YAML line)."""
-    if isinstance(exc, yaml.YAMLError):
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        row = mark.line + 1 if mark is not None else None
-        message = f"invalid YAML: {shorten(problem, 80)}"
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and start is not None and start.line + 1 != row:
-            message += f" ({shorten(context, 60)} started on line {start.line + 1})"
-        return Issue(where, message, row=row)
-    if isinstance(exc, RecursionError):
-        return Issue(where, "invalid YAML: nested too deeply")
-    return Issue(where, f"invalid YAML: a value cannot be read ({shorten(str(exc), 80)})")
 
 
 def _read_yaml(
@@ -690,59 +608,6 @@ def read_raw_site(path: str | Path) -> RawSite:
 
 
 # -- step 2: parsing ---------------------------------------------------------------------
-def _bound(value: Any) -> str:
-    """A schema bound as a person writes it: 0 not 0.0, 10000000 not 1e+07."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        if float(value).is_integer() and abs(value) < 1e16:
-            return str(int(value))
-        return f"{value:g}"
-    return str(value)
-
-
-def _shown(got: Any) -> str:
-    """An input value quoted for a message, cut short when it is long."""
-    if isinstance(got, str):
-        return f"'{shorten(got)}'"
-    try:
-        return shorten(repr(got))
-    except ValueError:  # an int too long to write out in decimal
-        return "a number too long to show"
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    """A pydantic error as a phrase a site engineer understands."""
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    shown = _shown(error.get("input"))
-    if kind == "missing":
-        return "value is required"
-    if kind == "int_parsing_size":
-        return f"number too large, got {shown}"
-    if kind in ("int_parsing", "int_from_float", "int_type"):
-        return f"expected a whole number, got {shown}"
-    if kind in ("float_parsing", "float_type"):
-        return f"expected a number, got {shown}"
-    if kind == "finite_number":
-        return f"expected a finite number, got {shown}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"expected true or false, got {shown}"
-    if kind == "literal_error":
-        return f"expected one of {ctx.get('expected')}, got {shown}"
-    if kind == "greater_than_equal":
-        return f"must be at least {_bound(ctx.get('ge'))}, got {shown}"
-    if kind == "greater_than":
-        return f"must be more than {_bound(ctx.get('gt'))}, got {shown}"
-    if kind == "less_than_equal":
-        return f"must be at most {_bound(ctx.get('le'))}, got {shown}"
-    if kind == "less_than":
-        return f"must be less than {_bound(ctx.get('lt'))}, got {shown}"
-    if kind == "string_too_short":
-        return "value is required"
-    if kind == "string_too_long":
-        return f"text longer than {ctx.get('max_length')} characters"
-    return shorten(str(error.get("msg", kind)), 120)
-
-
 def parse_record(
     schema: type[BaseModel], record: Mapping[str, str], where: str, line: int | None,
     issues: list[Issue],
@@ -754,7 +619,7 @@ def parse_record(
     except ValidationError as exc:
         for err in exc.errors():
             column = shorten(str(err["loc"][0])) if err["loc"] else None
-            issues.append(Issue(where, _describe(err), row=line, column=column))
+            issues.append(Issue(where, describe_error(err), row=line, column=column))
         return None
 
 
@@ -883,7 +748,7 @@ def _parse_site_keys(raw: RawSite, issues: list[Issue]) -> dict[str, Any]:
             out[key] = _site_key_adapter(key).validate_python(text)
         except ValidationError as exc:
             for err in exc.errors():
-                issues.append(_site_issue(raw, key, _describe(err)))
+                issues.append(_site_issue(raw, key, describe_error(err)))
     if SITE_SHEET not in raw.unread and raw.site_keys.get("grid_limit_kw", "") == "":
         issues.append(_site_issue(raw, "grid_limit_kw", "required key is missing"))
     return out
@@ -930,7 +795,7 @@ def build_site(raw: RawSite, models_dir: Path | None = None) -> Site:
     except ValidationError as exc:  # not expected: every key and record was checked above
         raise SiteError(
             [
-                _site_issue(raw, str(err["loc"][0]), _describe(err))
+                _site_issue(raw, str(err["loc"][0]), describe_error(err))
                 for err in exc.errors()
                 if err["loc"]
             ]

@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from optimizer import verify
-from optimizer.formulation import Index, Place
+from optimizer.formulation import BuiltModel, Family, Index, Place
 from optimizer.layout import placements_from_counts, placements_with_phases
 from optimizer.schema import MEDIA, Cluster, Site
 from optimizer.solve import Compiled
@@ -45,100 +44,94 @@ class RowState:
     tight: np.ndarray
 
 
-def racks_by_place(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> dict[Place, int]:
-    """(cluster, hall, row) -> racks placed, from a column vector."""
-    out = {}
-    for p in m.PLACES:
-        k = model.column_of[id(m.racks[p])]
-        out[p] = int(round(x[k]))
-    return out
+def _place_columns(built: BuiltModel, model: Compiled) -> list[tuple[Place, int]]:
+    """(place, its column) for every place that has one."""
+    pairs = zip(built.index.places, model.place_column.tolist(), strict=True)
+    return [(p, k) for p, k in pairs if k >= 0]
 
 
-def standing_by_place(
-    m: pyo.ConcreteModel, model: Compiled, x: np.ndarray
-) -> dict[Place, list[int]]:
+def racks_by_place(built: BuiltModel, model: Compiled, x: np.ndarray) -> dict[Place, int]:
+    """(cluster, hall, row) -> racks placed (standing in the last phase), from a column
+    vector."""
+    return {p: int(round(x[k])) for p, k in _place_columns(built, model)}
+
+
+def standing_by_place(built: BuiltModel, model: Compiled, x: np.ndarray) -> dict[Place, list[int]]:
     """(cluster, hall, row) -> new racks standing there in each phase (v1.1)."""
-    index: Index = m.index
+    index = built.index
+    stand = dict(zip(built.place_phases, model.stand_column.tolist(), strict=True))
     out: dict[Place, list[int]] = {}
-    for p in m.PLACES:
+    for p, last in _place_columns(built, model):
         counts = []
         for q in index.phases:
             if q == index.last_phase:
-                var = m.racks[p]
+                k = last
             elif q < index.first_phase(p):
                 counts.append(0)
                 continue
             else:
-                var = m.stand[(*p, q)]
-            counts.append(int(round(x[model.column_of[id(var)]])))
+                k = stand[(*p, q)]
+            counts.append(int(round(x[k])))
         out[p] = counts
     return out
 
 
-def _phase_id(m: pyo.ConcreteModel, q: int) -> str:
-    phases = m.index.site.phases
+def _phase_id(built: BuiltModel, q: int) -> str:
+    phases = built.index.site.phases
     return phases[q].phase if phases else str(q)
 
 
-def _row_labels(m: pyo.ConcreteModel, model: Compiled) -> tuple[list[str], list[str]]:
-    labels, families = [], []
-    limits = m.power_limits
-    for con in model.constraints:
-        parent = con.parent_component().name
-        key = con.index()
-        if parent == "cooling_phase":
-            labels.append(f"cooling {key[0]} {key[1]} in phase {_phase_id(m, key[2])}")
-        elif parent == "grid_phase":
-            labels.append(f"grid in phase {_phase_id(m, key)}")
-        elif parent == "demand_phase":
-            labels.append(f"min_racks {key}")
-        elif parent == "phase_stays":
-            labels.append(f"racks stay {key[0]} {key[1]}/{key[2]}")
-        elif parent == "power":
-            labels.append(f"power {limits[key].label}")
-        elif parent == "space":
-            labels.append(f"space {key[0]}/{key[1]}")
-        elif parent == "cooling":
-            labels.append(f"cooling {key[0]} {key[1]}")
-        elif parent == "network":
-            labels.append(f"ports {key}")
-        elif parent == "grid":
-            labels.append("grid")
-        elif parent == "demand":
-            labels.append(f"max_racks {key}")
-        elif parent.startswith("colocation"):
-            labels.append(f"colocation {key if not isinstance(key, tuple) else key[0]}")
-        else:
-            labels.append(parent)
-        families.append(parent)
-    return labels, families
+def _row_label(built: BuiltModel, family: str, key: Any) -> str:
+    """A row as a person names it: `power UPS-A (UPS-B fails)`, `space H1/R3`, `grid`."""
+    if family == Family.COOLING_PHASE:
+        return f"cooling {key[0]} {key[1]} in phase {_phase_id(built, key[2])}"
+    if family == Family.GRID_PHASE:
+        return f"grid in phase {_phase_id(built, key)}"
+    if family == Family.DEMAND_PHASE:
+        return f"min_racks {key}"
+    if family == Family.PHASE_STAYS:
+        return f"racks stay {key[0]} {key[1]}/{key[2]}"
+    if family == Family.POWER:
+        return f"power {built.power_limits[key].label}"
+    if family == Family.SPACE:
+        return f"space {key[0]}/{key[1]}"
+    if family == Family.COOLING:
+        return f"cooling {key[0]} {key[1]}"
+    if family == Family.NETWORK:
+        return f"ports {key}"
+    if family == Family.GRID:
+        return "grid"
+    if family == Family.DEMAND:
+        return f"max_racks {key}"
+    if family in (Family.COLOCATION_LINK, Family.COLOCATION_ONE):
+        return f"colocation {key if not isinstance(key, tuple) else key[0]}"
+    return str(family)
 
 
-def growable_columns(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> np.ndarray:
+def growable_columns(built: BuiltModel, model: Compiled, x: np.ndarray) -> np.ndarray:
     """Rack columns that could take one more rack as far as their own bound and their
     cluster's max_racks go (so a limit is judged only by racks that could still come)."""
-    index: Index = m.index
+    index = built.index
+    pairs = _place_columns(built, model)
     placed: Counter[str] = Counter(index.existing_in_cluster)
-    for p in m.PLACES:
-        placed[p[0]] += int(round(x[model.column_of[id(m.racks[p])]]))
+    for p, k in pairs:
+        placed[p[0]] += int(round(x[k]))
     grow = np.zeros(model.shape[1], dtype=bool)
-    for p in m.PLACES:
+    for p, k in pairs:
         cap = index.cluster[p[0]].max_racks
-        k = model.column_of[id(m.racks[p])]
         grow[k] = x[k] < model.col_upper[k] - 0.5 and (cap is None or placed[p[0]] < cap)
-    if hasattr(m, "stand"):  # v1.1: an earlier phase's count can grow up to the next one's
-        for key in m.PLACE_PHASES:
-            k = model.column_of[id(m.stand[key])]
-            grow[k] = x[k] < model.col_upper[k] - 0.5
+    # v1.1: an earlier phase's count can grow up to the next one's
+    for k in model.stand_column[model.stand_column >= 0]:
+        grow[k] = x[k] < model.col_upper[k] - 0.5
     return grow
 
 
-def row_state(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> RowState:
+def row_state(built: BuiltModel, model: Compiled, x: np.ndarray) -> RowState:
     """A row binds when no rack that could still come fits in its headroom."""
     activity = model.A @ x
     slack = model.row_upper - activity
     a = model.A.tocsr()
-    grow = growable_columns(m, model, x)
+    grow = growable_columns(built, model, x)
     smallest = np.full(a.shape[0], np.inf)
     for k in range(a.shape[0]):
         cols = a.indices[a.indptr[k] : a.indptr[k + 1]]
@@ -147,12 +140,13 @@ def row_state(m: pyo.ConcreteModel, model: Compiled, x: np.ndarray) -> RowState:
         if pos.size:
             smallest[k] = pos.min()
     tight = np.isfinite(model.row_upper) & (slack < smallest - 1e-7)
-    labels, families = _row_labels(m, model)
-    return RowState(labels, families, slack, tight)
+    labels = [
+        _row_label(built, f, key) for f, key in zip(model.row_family, model.row_key, strict=True)
+    ]
+    return RowState(labels, list(model.row_family), slack, tight)
 
 
 def _limited_by(
-    m: pyo.ConcreteModel,
     index: Index,
     model: Compiled,
     x: np.ndarray,
@@ -162,6 +156,7 @@ def _limited_by(
     """Per cluster, the limits that stop it from getting one more rack anywhere."""
     site = index.site
     a = model.A.tocsc()
+    column = dict(zip(index.places, model.place_column.tolist(), strict=True))
     out: dict[str, str] = {}
     for cluster in site.demand:
         c = cluster.cluster
@@ -174,7 +169,9 @@ def _limited_by(
             continue
         reasons: Counter[str] = Counter()
         for p in places:
-            k = model.column_of[id(m.racks[p])]
+            k = column[p]
+            if k < 0:  # in no row and not in the objective: nothing limits it
+                continue
             if x[k] >= model.col_upper[k] - 0.5:
                 reasons[f"space {p[1]}/{p[2]}"] += 1
                 continue
@@ -200,9 +197,8 @@ def _duals_by(
     out: dict[Any, float] = defaultdict(float)
     if duals is None:
         return out
-    for k, con in enumerate(model.constraints):
-        if con.parent_component().name == family:
-            out[con.index()] += float(duals[k])
+    for k in model.rows_of(family):
+        out[model.row_key[k]] += float(duals[k])
     return out
 
 
@@ -211,19 +207,19 @@ def _round(value: float, digits: int = 6) -> float:
 
 
 def build_tables(
-    m: pyo.ConcreteModel, model: Compiled, x: np.ndarray, duals: np.ndarray | None
+    built: BuiltModel, model: Compiled, x: np.ndarray, duals: np.ndarray | None
 ) -> dict[str, pd.DataFrame]:
     """Every result table of a solved model."""
-    index: Index = m.index
+    index = built.index
     site = index.site
-    racks = racks_by_place(m, model, x)
+    racks = racks_by_place(built, model, x)
     standing = None
     if site.existing or site.phases:
-        standing = standing_by_place(m, model, x)
+        standing = standing_by_place(built, model, x)
         placements = placements_with_phases(site, standing)
     else:
         placements = placements_from_counts(site, racks)
-    state = row_state(m, model, x)
+    state = row_state(built, model, x)
     placed = Counter[str]()
     for (c, _, _), n in racks.items():
         placed[c] += n
@@ -232,12 +228,12 @@ def build_tables(
     phases = (
         {}
         if standing is None or not site.phases
-        else {"phases": _phases_table(m, index, standing, model, x, state)}
+        else {"phases": _phases_table(built, index, standing, model, x, state)}
     )
     return phases | {
         "placements": placements,
-        "clusters": _clusters_table(index, placed, _limited_by(m, index, model, x, state, placed)),
-        "power": _power_table(m, site, placements, model, state, duals),
+        "clusters": _clusters_table(index, placed, _limited_by(index, model, x, state, placed)),
+        "power": _power_table(built, site, placements, model, state, duals),
         "cooling": _cooling_table(index, racks, model, duals, state),
         "pods": _pods_table(index, racks, model, duals, state),
         "rows": _rows_table(index, racks, model, duals),
@@ -278,7 +274,7 @@ def _clusters_table(index: Index, placed: Counter[str], limited: dict[str, str])
 
 
 def _power_table(
-    m: pyo.ConcreteModel,
+    built: BuiltModel,
     site: Site,
     placements: pd.DataFrame,
     model: Compiled,
@@ -290,15 +286,12 @@ def _power_table(
     }
     marginal: dict[str, float] = defaultdict(float)
     binding_rows: set[str] = set()
-    if len(m.POWER):
-        for k, con in enumerate(model.constraints):
-            if con.parent_component().name != "power":
-                continue
-            limit = m.power_limits[con.index()]
-            if duals is not None:
-                marginal[limit.device] += float(duals[k])
-            if state.tight[k]:
-                binding_rows.update((limit.device, *limit.twins))
+    for k in model.rows_of(Family.POWER):
+        limit = built.power_limits[model.row_key[k]]
+        if duals is not None:
+            marginal[limit.device] += float(duals[k])
+        if state.tight[k]:
+            binding_rows.update((limit.device, *limit.twins))
     lines = []
     failover = any(d.failover_kw is not None for d in site.devices)
     for d in site.devices:
@@ -336,11 +329,7 @@ def _utilization(load: float, limit: float) -> float:
 
 def _tight_by(model: Compiled, state: RowState, family: str) -> dict[Any, bool]:
     """Constraint index -> does its row bind (the same rule for every family)."""
-    return {
-        con.index(): bool(state.tight[k])
-        for k, con in enumerate(model.constraints)
-        if con is not None and state.families[k] == family
-    }
+    return {model.row_key[k]: bool(state.tight[k]) for k in model.rows_of(family)}
 
 
 def _cooling_table(
@@ -351,13 +340,15 @@ def _cooling_table(
     state: RowState,
 ) -> pd.DataFrame:
     site = index.site
-    dual = _duals_by(model, duals, "cooling")
-    tight = _tight_by(model, state, "cooling")
+    dual = _duals_by(model, duals, Family.COOLING)
+    tight = _tight_by(model, state, Family.COOLING)
     lines = []
     for hall in site.halls:
         for medium in MEDIA:
             load = sum(index.model(p).heat_kw(medium) * n for p, n in racks.items() if p[1] == hall)
-            load += sum(m.heat_kw(medium) for rid, m, _ in index.existing_models if rid[0] == hall)
+            load += sum(
+                rm.heat_kw(medium) for rid, rm, _ in index.existing_models if rid[0] == hall
+            )
             cap = site.cooling_capacity_kw(hall, medium)
             if (
                 cap == 0
@@ -388,8 +379,8 @@ def _pods_table(
     state: RowState,
 ) -> pd.DataFrame:
     site = index.site
-    dual = _duals_by(model, duals, "network")
-    tight = _tight_by(model, state, "network")
+    dual = _duals_by(model, duals, Family.NETWORK)
+    tight = _tight_by(model, state, Family.NETWORK)
     used: Counter[str] = Counter()
     for p, n in racks.items():
         pod = index.row[p[1], p[2]].pod
@@ -419,7 +410,7 @@ def _rows_table(
     index: Index, racks: dict[Place, int], model: Compiled, duals: np.ndarray | None
 ) -> pd.DataFrame:
     site = index.site
-    dual = _duals_by(model, duals, "space")
+    dual = _duals_by(model, duals, Family.SPACE)
     count: Counter[tuple[str, str]] = Counter()
     kw: dict[tuple[str, str], float] = defaultdict(float)
     for p, n in racks.items():
@@ -467,9 +458,9 @@ def _grid_table(
     total = it + air + liquid + site.fixed_overhead_kw
     grid_kw, onsite_kw = site.phase_limits_kw(index.last_phase)
     limit = grid_kw + onsite_kw
-    grid_rows = [k for k, f in enumerate(state.families) if f == "grid"]
-    tight = bool(grid_rows and state.tight[grid_rows[0]])
-    dual = sum(_duals_by(model, duals, "grid").values())
+    grid_rows = model.rows_of(Family.GRID)
+    tight = bool(grid_rows.size and state.tight[grid_rows[0]])
+    dual = sum(_duals_by(model, duals, Family.GRID).values())
     line = [
         _round(it),
         _round(air),
@@ -488,7 +479,7 @@ def _grid_table(
 
 
 def _phases_table(
-    m: pyo.ConcreteModel,
+    built: BuiltModel,
     index: Index,
     standing: dict[Place, list[int]],
     model: Compiled,
@@ -501,25 +492,26 @@ def _phases_table(
     site = index.site
     air_oh, liquid_oh = site.overhead_at(site.design_temp_c)
     binds: dict[int, list[str]] = {q: [] for q in index.phases}
-    for k, con in enumerate(model.constraints):
-        if not state.tight[k]:
-            continue
-        family, key = state.families[k], con.index()
-        if family == "grid_phase":
-            binds[key].append(state.labels[k].replace(f" in phase {_phase_id(m, key)}", ""))
-        elif family == "cooling_phase":
-            binds[key[2]].append(state.labels[k].replace(f" in phase {_phase_id(m, key[2])}", ""))
-        elif family in ("grid", "cooling", "power", "network", "space"):
+    last_phase_families = (Family.GRID, Family.COOLING, Family.POWER, Family.NETWORK, Family.SPACE)
+    for k in np.flatnonzero(state.tight):
+        family, key = state.families[k], model.row_key[k]
+        if family == Family.GRID_PHASE:
+            binds[key].append(state.labels[k].replace(f" in phase {_phase_id(built, key)}", ""))
+        elif family == Family.COOLING_PHASE:
+            label = state.labels[k].replace(f" in phase {_phase_id(built, key[2])}", "")
+            binds[key[2]].append(label)
+        elif family in last_phase_families:
             binds[index.last_phase].append(state.labels[k])
     # Power, ports and space have rows for the last phase only (racks only accumulate): in
     # an earlier phase they bind where that phase's racks leave no room for one more.
+    column = dict(_place_columns(built, model))
     for q in range(index.last_phase):
         x_q = x.copy()
         for p, counts in standing.items():
-            x_q[model.column_of[id(m.racks[p])]] = counts[q]
-        state_q = row_state(m, model, x_q)
+            x_q[column[p]] = counts[q]
+        state_q = row_state(built, model, x_q)
         for j in np.flatnonzero(state_q.tight).tolist():
-            if state_q.families[j] in ("power", "network", "space"):
+            if state_q.families[j] in (Family.POWER, Family.NETWORK, Family.SPACE):
                 binds[q].append(state_q.labels[j])
     lines = []
     previous = len(site.existing)  # standing before the first phase: not installed by the plan

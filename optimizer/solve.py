@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import highspy
 import numpy as np
@@ -24,14 +25,38 @@ import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from scipy import sparse
 
+from optimizer.formulation import BuiltModel, Family
+from optimizer.status import Status
+
 INF = highspy.kHighsInf
 SEED = 20241120  # a fixed random seed: the same input gives the same plan
 
 
+_S = highspy.HighsModelStatus
+# HiGHS's model status -> ours. Anything not listed is an error.
+HIGHS_STATUS: dict[Any, Status] = {
+    _S.kOptimal: Status.OPTIMAL,
+    _S.kInfeasible: Status.INFEASIBLE,
+    _S.kUnboundedOrInfeasible: Status.INFEASIBLE,
+    _S.kTimeLimit: Status.TIME_LIMIT,
+    _S.kIterationLimit: Status.TIME_LIMIT,
+    _S.kSolutionLimit: Status.TIME_LIMIT,
+    _S.kInterrupt: Status.INTERRUPTED,
+    getattr(_S, "kHighsInterrupt", _S.kInterrupt): Status.INTERRUPTED,
+    _S.kMemoryLimit: Status.MEMORY_LIMIT,
+}
+
+
 @dataclass
 class Compiled:
-    """A linear model as matrices. Row k is `row_lower[k] ≤ A[k] @ x ≤ row_upper[k]`;
-    `constraints[k]` is the Pyomo constraint it came from (a ranged constraint gives two)."""
+    """A linear model as labelled matrices. Row k is `row_lower[k] ≤ A[k] @ x ≤ row_upper[k]`.
+
+    Labels (in the manner of linopy): `row_family[k]` names the constraint family row k came
+    from (a `formulation.Family` for a built model; a ranged constraint gives two rows) and
+    `row_key[k]` its index within the family; `var_columns[name]` gives, for each index of the
+    variable `name` in the variable's own order, its column (-1 where the variable is in no
+    row and not in the objective). Nothing outside this module and the formulation needs to
+    know that the model was written in Pyomo."""
 
     A: sparse.csr_array
     row_lower: np.ndarray
@@ -42,18 +67,68 @@ class Compiled:
     cost: np.ndarray
     cost_offset: float
     maximize: bool
-    columns: list  # Pyomo VarData per column
-    constraints: list  # Pyomo ConstraintData per row
-    column_of: dict[int, int] = field(default_factory=dict)  # id(VarData) -> column
+    row_family: list[str] = field(default_factory=list)
+    row_key: list[Any] = field(default_factory=list)
+    var_columns: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """(rows, columns, nonzeros)."""
         return (self.A.shape[0], self.A.shape[1], int(self.A.nnz))
 
+    @property
+    def place_column(self) -> np.ndarray:
+        """A built model's column of each place, in `Index.places` order (-1: no column)."""
+        return self.var_columns.get("racks", np.zeros(0, dtype=np.int64))
 
-def compile_model(m: pyo.ConcreteModel) -> Compiled:
-    """Pyomo model -> matrices, in the model's declaration order (deterministic)."""
+    @property
+    def choice_column(self) -> np.ndarray:
+        """A built model's column of each colocation choice, in `BuiltModel.colocation`
+        order (-1: no column)."""
+        return self.var_columns.get("choice", np.zeros(0, dtype=np.int64))
+
+    @property
+    def row_names(self) -> list[str]:
+        """Each row as `family[key]`, e.g. `space[H1,R3]`, `power[12]`, `grid`."""
+
+        def name(family: str, key: Any) -> str:
+            if key is None:
+                return str(family)
+            shown = ",".join(map(str, key)) if isinstance(key, tuple) else str(key)
+            return f"{family}[{shown}]"
+
+        return [name(f, k) for f, k in zip(self.row_family, self.row_key, strict=True)]
+
+    @property
+    def stand_column(self) -> np.ndarray:
+        """A phased built model's column of each earlier-phase count, in
+        `BuiltModel.place_phases` order (-1: no column)."""
+        return self.var_columns.get("stand", np.zeros(0, dtype=np.int64))
+
+    def rows_of(self, family: str) -> np.ndarray:
+        """Indices of the rows of one family."""
+        return np.array([k for k, f in enumerate(self.row_family) if f == family], dtype=int)
+
+    def with_rows(
+        self, a: sparse.csr_array, lower: np.ndarray, upper: np.ndarray, family: str
+    ) -> Compiled:
+        """A copy with the rows of `a` appended (one family for all of them)."""
+        n = a.shape[0]
+        return replace(
+            self,
+            A=sparse.vstack([self.A, a], format="csr"),
+            row_lower=np.concatenate([self.row_lower, lower]),
+            row_upper=np.concatenate([self.row_upper, upper]),
+            row_family=[*self.row_family, *([family] * n)],
+            row_key=[*self.row_key, *range(n)],
+        )
+
+
+def compile_model(built: BuiltModel | pyo.ConcreteModel) -> Compiled:
+    """A built model (or any Pyomo model, e.g. a strategy's aggregate) -> labelled matrices,
+    in the model's declaration order (deterministic). For a built model every row's family is
+    a `Family`; a constraint of another name is a bug (ValueError)."""
+    m = built.model if isinstance(built, BuiltModel) else built
     objective = next(m.component_data_objects(pyo.Objective, active=True))
     maximize = objective.sense == pyo.maximize
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
@@ -68,6 +143,13 @@ def compile_model(m: pyo.ConcreteModel) -> Compiled:
     offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
     col_lower = np.array([-INF if v.lb is None else v.lb for v in columns], dtype=float)
     col_upper = np.array([INF if v.ub is None else v.ub for v in columns], dtype=float)
+    column_of = {id(v): k for k, v in enumerate(columns)}
+    var_columns = {
+        var.name: np.array([column_of.get(id(v), -1) for v in var.values()], dtype=np.int64)
+        for var in m.component_objects(pyo.Var, active=True, descend_into=False)
+    }
+    names = [r.constraint.parent_component().name for r in info.rows]
+    families: list[str] = [Family(n) for n in names] if isinstance(built, BuiltModel) else names
     return Compiled(
         A=A,
         row_lower=lower,
@@ -78,9 +160,9 @@ def compile_model(m: pyo.ConcreteModel) -> Compiled:
         cost=c,
         cost_offset=offset,
         maximize=maximize,
-        columns=columns,
-        constraints=[r.constraint for r in info.rows],
-        column_of={id(v): k for k, v in enumerate(columns)},
+        row_family=families,
+        row_key=[r.constraint.index() for r in info.rows],
+        var_columns=var_columns,
     )
 
 
@@ -106,7 +188,7 @@ class Progress:
 
 @dataclass
 class Solution:
-    status: str  # "optimal", "time_limit", "infeasible", "interrupted", "error"
+    status: Status
     x: np.ndarray | None  # column values (None: no feasible point)
     objective: float | None
     bound: float | None
@@ -297,10 +379,10 @@ class Solver:
         solution = self._solution(time.perf_counter() - began, log)
         if interrupted:
             raise KeyboardInterrupt
-        if solution.status == "interrupted":
+        if solution.status == Status.INTERRUPTED:
             if not reached[0]:
                 raise KeyboardInterrupt
-            solution = replace(solution, status="time_limit")
+            solution = replace(solution, status=Status.TIME_LIMIT)
         return solution
 
     def _solution(self, solve_s: float, log: list[str]) -> Solution:
@@ -309,7 +391,7 @@ class Solver:
         if status == highspy.HighsModelStatus.kModelEmpty or self.model.shape[1] == 0:
             # Nothing to decide (e.g. no cluster fits any row): the empty plan is optimal.
             return Solution(
-                "optimal",
+                Status.OPTIMAL,
                 np.zeros(self.model.shape[1]),
                 self.model.cost_offset,
                 self.model.cost_offset,
@@ -330,17 +412,7 @@ class Solver:
         gap = float(info.mip_gap) if is_mip and has_point else (0.0 if has_point else None)
         if gap is not None and not np.isfinite(gap):
             gap = None
-        S = highspy.HighsModelStatus
-        if status == S.kOptimal:
-            name = "optimal"
-        elif status in (S.kInfeasible, S.kUnboundedOrInfeasible):
-            name = "infeasible"
-        elif status in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit):
-            name = "time_limit"
-        elif status in (S.kInterrupt, getattr(S, "kHighsInterrupt", S.kInterrupt)):
-            name = "interrupted"
-        else:
-            name = "error"
+        name = HIGHS_STATUS.get(status, Status.ERROR)
         return Solution(
             status=name,
             x=x,
@@ -384,10 +456,9 @@ def relaxation_duals(model: Compiled, options: SolveOptions | None = None) -> np
 
 
 def start_vector(model: Compiled, values: dict[int, float]) -> np.ndarray:
-    """A full start point from {id(VarData): value}; other columns at their lower bound."""
+    """A full start point from {column: value}; other columns at their lower bound."""
     x = np.where(np.isfinite(model.col_lower), model.col_lower, 0.0).astype(float)
-    for vid, value in values.items():
-        k = model.column_of.get(vid)
-        if k is not None:
+    for k, value in values.items():
+        if k >= 0:
             x[k] = value
     return x

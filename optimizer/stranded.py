@@ -55,13 +55,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from optimizer.rules import power_incidence, row_shares
 from optimizer.schema import MEDIA, Cluster, Row, Site
-from optimizer.tables import Plan
-from optimizer.verify import _power_incidence, _row_shares
+
+if TYPE_CHECKING:  # tables.Plan computes its stranded table with this module
+    from optimizer.tables import Plan
 
 STRANDED_COLUMNS = [
     "hall",
@@ -146,12 +149,12 @@ class _Power:
 
     @classmethod
     def of(cls, site: Site, row_kw: np.ndarray) -> _Power:
-        inc = _power_incidence(site)
+        inc = power_incidence(site)
         n = len(site.devices)
         normal = np.zeros(n)
         delta: list[dict[int, float]] = [{} for _ in range(n)]
         for r in np.flatnonzero(row_kw > 0):
-            devices, share, shift = _row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
+            devices, share, shift = row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
             kw = float(row_kw[r])
             normal[devices] += kw * share
             for i, d in enumerate(devices):
@@ -217,7 +220,7 @@ class _Power:
 
 @dataclass(frozen=True)
 class RowPower:
-    """One row's share of a rack's kW on each device of its paths (`_row_shares`)."""
+    """One row's share of a rack's kW on each device of its paths (`rules.row_shares`)."""
 
     devices: np.ndarray
     share: np.ndarray
@@ -277,11 +280,11 @@ class _State:
                 placed[cluster] += 1
                 halls_of.setdefault(cluster, set()).add(hall)
                 pods_of.setdefault(cluster, set()).add(pod)
-        inc = _power_incidence(site)
+        inc = power_incidence(site)
         row_power = []
         rows_through: list[list[int]] = [[] for _ in site.devices]
         for r in range(len(site.rows)):
-            devices, share, shift = _row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
+            devices, share, shift = row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
             row_power.append(
                 RowPower(devices, share, shift, {int(d): i for i, d in enumerate(devices)})
             )

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli import (
+from optimizer.cli_common import (
     handles_errors,
     mip_gap_option,
     strategy_option,
     threads_option,
     time_limit_option,
 )
+from optimizer.status import Status
 
 
 @click.command()
@@ -114,7 +115,7 @@ def sweep(
     ]
     click.echo(shown.to_string(index=False))
     click.echo(f"written to {out}")
-    if (frame["status"] == "time_limit").any():
+    if (frame["status"] == Status.TIME_LIMIT).any():
         click.echo("warning: some points stopped at the time limit (see mip_gap)", err=True)
 
 

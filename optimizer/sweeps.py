@@ -27,12 +27,16 @@ import pandas as pd
 from optimizer import verify
 from optimizer.api import Stages, resolve_site, updated_site
 from optimizer.errors import InternalError, UsageError
-from optimizer.formulation import build_model
+from optimizer.formulation import BuiltModel, Family, build_model
 from optimizer.layout import placements_from_counts, placements_with_phases
 from optimizer.results import racks_by_place, row_state, standing_by_place
 from optimizer.schema import Site
 from optimizer.solve import Compiled, SolveOptions, Solver, compile_model, relaxation_duals
+from optimizer.status import Status
 from optimizer.strategy import solve_with_strategy
+
+# The families whose binding rows a sweep point lists.
+LIMIT_FAMILIES = (Family.POWER, Family.COOLING, Family.NETWORK, Family.GRID, Family.SPACE)
 
 SWEEP_COLUMNS = [
     "grid_mw",
@@ -91,29 +95,22 @@ def parse_range(text: str, name: str) -> list[float]:
 def _grid_rows(model: Compiled, site: Site) -> list[tuple[int, int]]:
     """(compiled row, phase) of every grid row: each earlier phase's (v1.1), then the last
     phase's, which a site without phases has alone."""
-    out: list[tuple[int, int]] = []
-    last = None
-    for k, c in enumerate(model.constraints):
-        name = c.parent_component().name
-        if name == "grid_phase":
-            out.append((k, int(c.index())))
-        elif name == "grid":
-            last = k
-    assert last is not None, "every model has a grid row"
-    return [*out, (last, site.phase_count - 1)]
+    out = [(int(k), int(model.row_key[k])) for k in model.rows_of(Family.GRID_PHASE)]
+    (last,) = model.rows_of(Family.GRID)  # every model has one
+    return [*out, (int(last), site.phase_count - 1)]
 
 
-def _binding_summary(m: Any, model: Compiled, x: np.ndarray) -> str:
-    state = row_state(m, model, x)
+def _binding_summary(built: BuiltModel, model: Compiled, x: np.ndarray) -> str:
+    state = row_state(built, model, x)
     fams: Counter[str] = Counter()
     for k in np.flatnonzero(state.tight):
-        if state.families[k] in ("power", "cooling", "network", "grid", "space"):
+        if state.families[k] in LIMIT_FAMILIES:
             fams[state.families[k]] += 1
-    return ";".join(f"{f}({n})" if f != "grid" else f for f, n in sorted(fams.items()))
+    return ";".join(f"{f}({n})" if f != Family.GRID else f for f, n in sorted(fams.items()))
 
 
 def _point_row(
-    m: Any,
+    built: BuiltModel,
     model: Compiled,
     site: Site,
     solver: Solver,
@@ -126,8 +123,8 @@ def _point_row(
     if strategy == "plain" or site.existing or site.phases:  # see api._solve (v1.1)
         solution = solver.solve(start=x_prev)
     else:  # the bound/heuristic pipeline, warm-started from the previous point's plan
-        solution, _ = solve_with_strategy(
-            m,
+        solution = solve_with_strategy(
+            built,
             model,
             site,
             options,
@@ -136,15 +133,17 @@ def _point_row(
             None,
             heuristic=x_prev is None,
             cut=strategy == "auto-cut",
-        )
+        ).solution
     row: dict[str, Any] = {"status": solution.status, "solve_s": time.perf_counter() - began}
     if solution.x is None:
-        row["status"] = "infeasible" if solution.status == "infeasible" else "no_plan"
+        row["status"] = (
+            Status.INFEASIBLE if solution.status == Status.INFEASIBLE else Status.NO_PLAN
+        )
         return row, None
     x = solution.x
-    racks = racks_by_place(m, model, x)
+    racks = racks_by_place(built, model, x)
     if site.existing or site.phases:
-        placements = placements_with_phases(site, standing_by_place(m, model, x))
+        placements = placements_with_phases(site, standing_by_place(built, model, x))
     else:
         placements = placements_from_counts(site, racks)
     violations = verify.verify(site, placements)
@@ -152,17 +151,18 @@ def _point_row(
         raise InternalError(f"sweep point fails the independent check: {violations[0].message}")
     duals = relaxation_duals(model, options)
     # v1.1: the clustered racks already standing count for the gpus objective (summary.json)
-    counted = [mdl for _, mdl, c in m.index.existing_models if c and m.objective_name == "gpus"]
+    index = built.index
+    counted = [mdl for _, mdl, c in index.existing_models if c and built.objective_name == "gpus"]
     existing_gpus, existing_racks = sum(mdl.gpus for mdl in counted), len(counted)
     row.update(
-        status="optimal" if solution.status == "optimal" else "time_limit",
+        status=Status.OPTIMAL if solution.status == Status.OPTIMAL else Status.TIME_LIMIT,
         objective=solution.objective,
-        gpus=int(sum(m.index.model(p).gpus * n for p, n in racks.items())) + existing_gpus,
+        gpus=int(sum(index.model(p).gpus * n for p, n in racks.items())) + existing_gpus,
         racks=int(sum(racks.values())) + existing_racks,
         mip_gap=solution.mip_gap,
         bound=solution.bound,
         marginal_value_per_mw=None if duals is None else float(duals[grid_row]) * 1000.0,
-        binding=_binding_summary(m, model, x),
+        binding=_binding_summary(built, model, x),
     )
     return row, x
 
@@ -230,8 +230,8 @@ def _solve_points(
     site: Site, points: Sequence[tuple[float, float]], options: SolveOptions, strategy: str
 ) -> list[dict[str, Any]]:
     """(grid MW, on-site MW) points in increasing supply, on one model built here."""
-    m = build_model(site)
-    model = compile_model(m)
+    built = build_model(site)
+    model = compile_model(built)
     grid_rows = _grid_rows(model, site)
     grid_row = grid_rows[-1][0]  # the last phase's (the only one without phases)
     # Each grid row reads draw <= supply - fixed draw (fixed overhead, racks already standing)
@@ -243,7 +243,7 @@ def _solve_points(
         point_site = site.with_updates(grid_limit_kw=g * 1000.0, onsite_firm_kw=o * 1000.0)
         for k, q in grid_rows:  # every phase without limits of its own follows the sweep
             solver.set_row_upper(k, point_site.phase_supply_kw(q) - fixed_kw[k])  # model too
-        row, x = _point_row(m, model, point_site, solver, grid_row, x_prev, options, strategy)
+        row, x = _point_row(built, model, point_site, solver, grid_row, x_prev, options, strategy)
         if x is not None:
             x_prev = x
         row.update(grid_mw=g, onsite_mw=o, design_temp_c=site.design_temp_c, supply_mw=g + o)
@@ -290,6 +290,6 @@ def rebuild_sweep(
             )
         except InfeasibleError:
             rows.append(
-                {"grid_mw": g, "status": "infeasible", "solve_s": time.perf_counter() - began}
+                {"grid_mw": g, "status": Status.INFEASIBLE, "solve_s": time.perf_counter() - began}
             )
     return pd.DataFrame(rows)

@@ -13,6 +13,11 @@ from typing import Any
 import pandas as pd
 
 from optimizer.schema import Site
+from optimizer.status import Status
+
+# A limit binds when the plan uses at least this share of it (or no rack that could still come
+# fits in what is left): the one threshold of every table, the workbook and the pictures.
+BINDING_UTILIZATION = 0.999
 
 PLACEMENT_COLUMNS = ["hall", "row", "position", "cluster", "model"]
 CLUSTER_COLUMNS = [
@@ -96,7 +101,7 @@ PHASE_COLUMNS = [
 ]
 
 # Plan statuses (contract: summary.json `status`).
-OPTIMAL, TIME_LIMIT, INFEASIBLE = "optimal", "time_limit", "infeasible"
+OPTIMAL, TIME_LIMIT, INFEASIBLE = Status.OPTIMAL, Status.TIME_LIMIT, Status.INFEASIBLE
 
 
 @dataclass(frozen=True)

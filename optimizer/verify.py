@@ -27,6 +27,19 @@ from typing import Literal, TypeVar
 import numpy as np
 import pandas as pd
 
+from optimizer.rules import (
+    ABS_TOL,
+    REL_TOL,
+    ClusterData,
+    PowerIncidence,
+    cluster_data,
+    cooling_capacity,
+    exceeds,
+    overhead_at_design,
+    power_incidence,
+    rack_fit_problems,
+    row_shares,
+)
 from optimizer.schema import Site
 
 K = TypeVar("K", bound=Hashable)
@@ -48,8 +61,6 @@ RULES: tuple[str, ...] = (
 )
 
 #: A load is a violation only when it exceeds `limit + REL_TOL * |limit| + ABS_TOL`.
-REL_TOL = 1e-6
-ABS_TOL = 1e-6
 
 _PLACEMENT_COLUMNS = ("hall", "row", "position", "cluster", "model")
 
@@ -78,11 +89,6 @@ class Violation:
         return self.message
 
 
-def exceeds(load: float, limit: float) -> bool:
-    """True when `load` is over `limit` by more than float noise."""
-    return bool(load > limit + REL_TOL * abs(limit) + ABS_TOL)
-
-
 def _exceeds_array(load: np.ndarray, limit: np.ndarray) -> np.ndarray:
     return np.asarray(load > limit + REL_TOL * np.abs(limit) + ABS_TOL)
 
@@ -98,137 +104,6 @@ def _kw(x: float) -> str:
 # -- raw-field derivations (independent of Site's helper methods) ---------------------------
 
 
-def _device_path(parent_of: dict[str, str | None], device: str, origin: str) -> list[str]:
-    """`device` and all its ancestors, walking `parent` links from the raw device table."""
-    if device not in parent_of:
-        raise ValueError(f"{origin}: device {device!r} is not in the site's devices")
-    out: list[str] = []
-    seen: set[str] = set()
-    current: str | None = device
-    while current is not None and current not in seen:
-        if current not in parent_of:
-            raise ValueError(f"{origin}: parent device {current!r} is not in the site's devices")
-        seen.add(current)
-        out.append(current)
-        current = parent_of[current]
-    return out
-
-
-@dataclass(frozen=True)
-class _PowerIncidence:
-    """The site's power geometry as arrays, shared by the verifier and the baseline.
-
-    Devices are indexed in `site.devices` order. `path_a[r]` / `path_b[r]` are the device
-    indices on the paths of row r's feeds (`path_b[r]` is empty for a single-fed row);
-    `dual[r]` says whether the row has a second feed. `limit_kw[d] = capacity_kw * derate`.
-    """
-
-    device_ids: tuple[str, ...]
-    limit_kw: np.ndarray
-    path_a: tuple[np.ndarray, ...]
-    path_b: tuple[np.ndarray, ...]
-    dual: np.ndarray
-    # v1.1: the limit after a single failure (failover_kw, else capacity_kw * derate)
-    failover_kw: np.ndarray | None = None
-
-    @property
-    def failover_limit_kw(self) -> np.ndarray:
-        return self.limit_kw if self.failover_kw is None else self.failover_kw
-
-    @property
-    def on_some_path(self) -> np.ndarray:
-        """Sorted indices of the devices that lie on the path of some row."""
-        parts = [p for p in self.path_a + self.path_b if p.size]
-        if not parts:
-            return np.zeros(0, dtype=np.int64)
-        return np.unique(np.concatenate(parts))
-
-
-def _power_incidence(site: Site) -> _PowerIncidence:
-    parent_of: dict[str, str | None] = {}
-    for d in site.devices:
-        parent_of[d.device] = d.parent if d.parent else None
-    index = {d.device: i for i, d in enumerate(site.devices)}
-    path_a: list[np.ndarray] = []
-    path_b: list[np.ndarray] = []
-    dual: list[bool] = []
-    for row in site.rows:
-        origin = f"row {row.hall}/{row.row}"
-        a = _device_path(parent_of, row.feed_a, origin)
-        path_a.append(np.array(sorted(index[x] for x in a), dtype=np.int64))
-        if row.feed_b:
-            b = _device_path(parent_of, row.feed_b, origin)
-            path_b.append(np.array(sorted(index[x] for x in b), dtype=np.int64))
-            dual.append(True)
-        else:
-            path_b.append(np.zeros(0, dtype=np.int64))
-            dual.append(False)
-    return _PowerIncidence(
-        device_ids=tuple(d.device for d in site.devices),
-        limit_kw=np.array([d.capacity_kw * d.derate for d in site.devices], dtype=float),
-        path_a=tuple(path_a),
-        path_b=tuple(path_b),
-        dual=np.array(dual, dtype=bool),
-        failover_kw=np.array(
-            [
-                d.capacity_kw * d.derate if d.failover_kw is None else d.failover_kw
-                for d in site.devices
-            ],
-            dtype=float,
-        ),
-    )
-
-
-def _rack_fit_problems(
-    row_max_kw: float | None,
-    row_max_kg: float | None,
-    row_liquid: bool,
-    design_kw: float,
-    weight_kg: float,
-    liquid_fraction: float,
-    strict: bool = False,
-) -> list[tuple[str, float, float]]:
-    """Contract §2 for one (row, rack model): a list of (what, load, limit) that fail.
-    `strict` compares exactly; otherwise float noise (see `exceeds`) is allowed."""
-
-    def over(load: float, limit: float) -> bool:
-        return load > limit if strict else exceeds(load, limit)
-
-    out: list[tuple[str, float, float]] = []
-    if row_max_kw is not None and over(design_kw, row_max_kw):
-        out.append(("kw", design_kw, row_max_kw))
-    if row_max_kg is not None and over(weight_kg, row_max_kg):
-        out.append(("kg", weight_kg, row_max_kg))
-    if liquid_fraction > 0 and not row_liquid:
-        out.append(("liquid", liquid_fraction, 0.0))
-    return out
-
-
-def _overhead_at_design(site: Site) -> tuple[float, float]:
-    """(air, liquid) overhead per kW of heat at `design_temp_c`: linear between the points
-    of overhead.csv and flat beyond them; `pue - 1` for both media without overhead.csv."""
-    if not site.overhead:
-        return (site.pue - 1.0, site.pue - 1.0)
-    pts = sorted(site.overhead, key=lambda p: p.temp_c)
-    temps = np.array([p.temp_c for p in pts], dtype=float)
-    air = float(np.interp(site.design_temp_c, temps, [p.air_overhead for p in pts]))
-    liquid = float(np.interp(site.design_temp_c, temps, [p.liquid_overhead for p in pts]))
-    return (air, liquid)
-
-
-def _cooling_capacity(site: Site, phase: int | None = None) -> dict[tuple[str, str], float]:
-    """(hall, medium) -> sum over the hall's lines of (units - spares) * unit_kw; with
-    `phase` (v1.1), over the lines serving in that phase (0-based, phases.csv order)."""
-    cap: dict[tuple[str, str], float] = {}
-    ids = [p.phase for p in site.phases]
-    for line in site.cooling:
-        if phase is not None and line.phase and ids.index(line.phase) > phase:
-            continue
-        key = (line.hall, line.medium)
-        cap[key] = cap.get(key, 0.0) + max(line.units - line.spares, 0) * line.unit_kw
-    return cap
-
-
 # -- power loads --------------------------------------------------------------------------
 
 
@@ -239,31 +114,7 @@ class _Loads:
     worst_failure: np.ndarray  # (D,) index of the failed device giving worst_kw, -1 = normal
 
 
-def _row_shares(
-    path_a: np.ndarray, path_b: np.ndarray, dual: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Contract §6 for one row, per kW of rack: `(devices, normal, shift)`.
-
-    `devices`: the device indices on the row's paths (sorted); `normal[i]`: the share that
-    device `devices[i]` carries in normal operation (1/2 on one path of a dual-fed row, 1 on
-    both paths or on the one path of a single-fed row); `shift[i, j]`: how that share changes
-    when device `devices[j]` fails (the row moves to its other path, or goes dark).
-    """
-    devices = np.union1d(path_a, path_b)
-    in_a = np.isin(devices, path_a).astype(float)
-    in_b = np.isin(devices, path_b).astype(float)
-    after = np.zeros((devices.size, devices.size))  # [x, d]: share on d when x fails
-    if dual:
-        normal = 0.5 * in_a + 0.5 * in_b
-        after[(in_a > 0) & (in_b == 0)] = in_b  # x on A only: the rack moves to B
-        after[(in_b > 0) & (in_a == 0)] = in_a  # x on B only: the rack moves to A
-        # x on both paths: the rack is dark, a row of zeros
-    else:
-        normal = in_a  # every failure on the one path darkens the rack
-    return devices, normal, after.T - normal[:, None]
-
-
-def _device_loads(inc: _PowerIncidence, row_kw: np.ndarray) -> _Loads:
+def _device_loads(inc: PowerIncidence, row_kw: np.ndarray) -> _Loads:
     """Normal and worst N-1 load of every device, given the design kW standing in each row.
 
     A failure of `x` changes the load of `d` only if some loaded row has both on its paths,
@@ -279,7 +130,7 @@ def _device_loads(inc: _PowerIncidence, row_kw: np.ndarray) -> _Loads:
     ds: list[np.ndarray] = []
     deltas: list[np.ndarray] = []
     for r in np.flatnonzero(row_kw > 0):
-        devices, share, shift = _row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
+        devices, share, shift = row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
         kw = float(row_kw[r])
         normal[devices] += kw * share
         m = devices.size
@@ -337,35 +188,6 @@ _TRUE = ("true", "1", "yes")
 
 
 @dataclass(frozen=True)
-class _ClusterData:
-    """Per rack kind: its rack model's raw fields. `_cluster_data` gives one kind per cluster
-    (demand.csv order); `_read_lines` adds one per (model, cluster) of the existing racks
-    (v1.1), with `cluster` (index into demand, -1 = none), `existing` and `label`."""
-
-    design_kw: np.ndarray
-    weight_kg: np.ndarray
-    liquid_fraction: np.ndarray
-    ports: np.ndarray
-    cluster: np.ndarray | None = None
-    existing: np.ndarray | None = None
-    label: tuple[str, ...] = ()
-
-
-def _cluster_data(site: Site) -> _ClusterData:
-    models = {m.model: m for m in site.models}
-    for c in site.demand:
-        if c.model not in models:
-            raise ValueError(f"cluster {c.cluster!r}: model {c.model!r} is not in the site")
-    ms = [models[c.model] for c in site.demand]
-    return _ClusterData(
-        design_kw=np.array([m.design_kw for m in ms], dtype=float),
-        weight_kg=np.array([m.weight_kg for m in ms], dtype=float),
-        liquid_fraction=np.array([m.liquid_fraction for m in ms], dtype=float),
-        ports=np.array([m.ports for m in ms], dtype=float),
-    )
-
-
-@dataclass(frozen=True)
 class _Lines:
     """The placement lines that can be checked further: row, rack kind and phase (index
     into site.phases, 0 without phases) of each, and the kinds' data."""
@@ -373,7 +195,7 @@ class _Lines:
     row_idx: np.ndarray
     kind_idx: np.ndarray
     phase_idx: np.ndarray
-    kinds: _ClusterData
+    kinds: ClusterData
 
 
 def _counts(lines: _Lines, upto: int | None) -> _Counts:
@@ -474,7 +296,7 @@ def _read_lines(site: Site, placements: pd.DataFrame) -> tuple[list[Violation], 
     # Kinds: one per cluster (new racks, the cluster's model), then one per (model, cluster)
     # of the existing lines, with the model the line names.
     model_by_id = {m.model: m for m in site.models}
-    base = _cluster_data(site)
+    base = cluster_data(site)
     n = len(site.demand)
     extra: dict[tuple[str, int], int] = {}
     k_idx = c_idx.copy()
@@ -489,7 +311,7 @@ def _read_lines(site: Site, placements: pd.DataFrame) -> tuple[list[Violation], 
             continue
         k_idx[i] = n + extra.setdefault((models[i], int(c_idx[i])), len(extra))
     ms = [model_by_id[mid] for mid, _ in extra]
-    kinds = _ClusterData(
+    kinds = ClusterData(
         design_kw=np.concatenate([base.design_kw, [m.design_kw for m in ms]]),
         weight_kg=np.concatenate([base.weight_kg, [m.weight_kg for m in ms]]),
         liquid_fraction=np.concatenate([base.liquid_fraction, [m.liquid_fraction for m in ms]]),
@@ -615,14 +437,14 @@ def _check_space(site: Site, counts: _Counts) -> list[Violation]:
     return out
 
 
-def _check_fit(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+def _check_fit(site: Site, counts: _Counts, cd: ClusterData) -> list[Violation]:
     out = []
     for r, c in zip(counts.row_idx, counts.cluster_idx, strict=True):
         if cd.existing is not None and cd.existing[c]:
             continue  # a rack already standing: fit is not re-checked (contract v1.1)
         row, cluster = site.rows[r], site.demand[c]
         where = f"{row.hall}/{row.row}"
-        problems = _rack_fit_problems(
+        problems = rack_fit_problems(
             row.max_rack_kw,
             row.max_rack_kg,
             row.liquid,
@@ -740,7 +562,7 @@ def _check_colocation(site: Site, counts: _Counts) -> list[Violation]:
     return out
 
 
-def _heat_by_hall(site: Site, counts: _Counts, cd: _ClusterData) -> dict[tuple[str, str], float]:
+def _heat_by_hall(site: Site, counts: _Counts, cd: ClusterData) -> dict[tuple[str, str], float]:
     heat: dict[tuple[str, str], float] = {}
     for r, c, n in zip(counts.row_idx, counts.cluster_idx, counts.racks, strict=True):
         hall = site.rows[r].hall
@@ -752,10 +574,10 @@ def _heat_by_hall(site: Site, counts: _Counts, cd: _ClusterData) -> dict[tuple[s
 
 
 def _check_cooling(
-    site: Site, counts: _Counts, cd: _ClusterData, phase: int | None = None
+    site: Site, counts: _Counts, cd: ClusterData, phase: int | None = None
 ) -> list[Violation]:
     heat = _heat_by_hall(site, counts, cd)
-    cap = _cooling_capacity(site, phase)
+    cap = cooling_capacity(site, phase)
     halls = list(dict.fromkeys(r.hall for r in site.rows))
     out = []
     for hall in halls:
@@ -776,7 +598,7 @@ def _check_cooling(
     return out
 
 
-def _check_network(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violation]:
+def _check_network(site: Site, counts: _Counts, cd: ClusterData) -> list[Violation]:
     used: dict[str, float] = {}
     for r, c, n in zip(counts.row_idx, counts.cluster_idx, counts.racks, strict=True):
         pod = site.rows[r].pod
@@ -800,7 +622,7 @@ def _check_network(site: Site, counts: _Counts, cd: _ClusterData) -> list[Violat
     return out
 
 
-def _row_kw(site: Site, counts: _Counts, cd: _ClusterData) -> np.ndarray:
+def _row_kw(site: Site, counts: _Counts, cd: ClusterData) -> np.ndarray:
     return np.bincount(
         counts.row_idx,
         weights=counts.racks * cd.design_kw[counts.cluster_idx],
@@ -809,9 +631,9 @@ def _row_kw(site: Site, counts: _Counts, cd: _ClusterData) -> np.ndarray:
 
 
 def _check_power(
-    site: Site, counts: _Counts, cd: _ClusterData, inc: _PowerIncidence | None = None
+    site: Site, counts: _Counts, cd: ClusterData, inc: PowerIncidence | None = None
 ) -> list[Violation]:
-    inc = inc or _power_incidence(site)
+    inc = inc or power_incidence(site)
     loads = _device_loads(inc, _row_kw(site, counts, cd))
     failover = inc.failover_limit_kw
     over_normal = _exceeds_array(loads.normal_kw, inc.limit_kw)
@@ -855,8 +677,8 @@ def grid_kw(site: Site, placements: pd.DataFrame) -> float:
     return _grid_kw(site, _counts(lines, None), lines.kinds)
 
 
-def _grid_kw(site: Site, counts: _Counts, cd: _ClusterData) -> float:
-    air_oh, liquid_oh = _overhead_at_design(site)
+def _grid_kw(site: Site, counts: _Counts, cd: ClusterData) -> float:
+    air_oh, liquid_oh = overhead_at_design(site)
     c, n = counts.cluster_idx, counts.racks
     it = float(np.sum(n * cd.design_kw[c]))
     liquid = float(np.sum(n * cd.design_kw[c] * cd.liquid_fraction[c]))
@@ -875,7 +697,7 @@ def _phase_grid(site: Site, phase: int | None) -> tuple[float, float]:
 
 
 def _check_grid(
-    site: Site, counts: _Counts, cd: _ClusterData, phase: int | None = None
+    site: Site, counts: _Counts, cd: ClusterData, phase: int | None = None
 ) -> list[Violation]:
     load = _grid_kw(site, counts, cd)
     grid, onsite = _phase_grid(site, phase)
@@ -919,7 +741,7 @@ def verify(site: Site, placements: pd.DataFrame) -> list[Violation]:
     out, lines = _read_lines(site, placements)
     cd = lines.kinds
     assert cd.cluster is not None
-    inc = _power_incidence(site)
+    inc = power_incidence(site)
     ids = [p.phase for p in site.phases]
     found: dict[tuple[int, str], Violation] = {}
     for q in range(max(len(ids), 1)):
@@ -969,7 +791,7 @@ def power_loads(site: Site, placements: pd.DataFrame) -> pd.DataFrame:
     """
     _, lines = _read_lines(site, placements)
     counts = _counts(lines, None)
-    inc = _power_incidence(site)
+    inc = power_incidence(site)
     loads = _device_loads(inc, _row_kw(site, counts, lines.kinds))
     failover = inc.failover_limit_kw
     worst = loads.normal_kw.copy()

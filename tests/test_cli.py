@@ -290,13 +290,13 @@ def _solver_returns(monkeypatch: pytest.MonkeyPatch, status: str, keep_plan: boo
     original = api._solve
 
     def solve(*args, **kwargs):
-        solution, bound_source = original(*args, **kwargs)
+        solution, bound_source, log = original(*args, **kwargs)
         solution.status = status
         if keep_plan:
             solution.mip_gap = 0.0123
         else:
             solution.x = solution.objective = solution.mip_gap = None
-        return solution, bound_source
+        return solution, bound_source, log
 
     monkeypatch.setattr(api, "_solve", solve)
 
@@ -306,6 +306,18 @@ def test_plan_time_limit_without_a_plan_exits_4_and_writes_nothing(tmp_path, mon
     result = rackfit("plan", SMALL, "--out", tmp_path / "plan", code=EXIT_NO_PLAN)
     (error,) = error_lines(result)
     assert "time limit" in error
+    assert listing(tmp_path) == []
+    assert_no_traceback(result)
+
+
+def test_plan_when_highs_runs_out_of_memory_exits_4_with_advice_not_an_internal_error(
+    tmp_path, monkeypatch
+):
+    _solver_returns(monkeypatch, "memory_limit", keep_plan=False)
+    result = rackfit("plan", SMALL, "--out", tmp_path / "plan", code=EXIT_NO_PLAN)
+    (error,) = error_lines(result)
+    assert "out of memory" in error and "--threads" in error
+    assert "internal error" not in error
     assert listing(tmp_path) == []
     assert_no_traceback(result)
 

@@ -1,4 +1,4 @@
-"""Lint and types are part of the test command (docs: architecture, "Habits")."""
+"""Lint and types are part of the test command (docs/architecture.md, "Habits")."""
 
 from __future__ import annotations
 

@@ -21,9 +21,12 @@ from PIL import Image
 from optimizer import export
 from optimizer.errors import SiteError, UsageError
 from optimizer.export import (
+    files,
     floor_plan_figure,
+    pictures,
     read_plan_placements,
     utilization_figure,
+    workbook,
     write_plan,
 )
 from optimizer.layout import placements_from_counts
@@ -437,8 +440,8 @@ def test_sheet_titles_are_cut_to_excels_31_characters():
 
 # -- pictures --------------------------------------------------------------------------------
 def _tick_labels(axes, which: str = "y") -> list[str]:
-    """The tick labels of `axes` (drawn as texts, see export._draw_ticks)."""
-    return [t.get_text() for t in axes.texts if t.get_gid() == export.TICK_LABEL_GID[which]]
+    """The tick labels of `axes` (drawn as texts, see pictures._draw_ticks)."""
+    return [t.get_text() for t in axes.texts if t.get_gid() == pictures.TICK_LABEL_GID[which]]
 
 
 def _pixels(path: Path) -> tuple[int, int]:
@@ -467,8 +470,8 @@ def test_pictures_open_and_have_the_expected_size(plan, tmp_path):
 def test_pictures_have_the_pixels_savefig_draws(plan, tmp_path):
     # _save_figure encodes the canvas itself (RGB, fast zlib level), not with savefig.
     for figure in (floor_plan_figure(plan, "H1"), utilization_figure(plan)):
-        export._save_figure(figure, tmp_path / "ours.png")
-        figure.savefig(tmp_path / "savefig.png", dpi=export.DPI)
+        pictures.save_figure(figure, tmp_path / "ours.png")
+        figure.savefig(tmp_path / "savefig.png", dpi=pictures.DPI)
         with Image.open(tmp_path / "ours.png") as ours, Image.open(tmp_path / "savefig.png") as ref:
             assert ours.mode == "RGB"
             assert np.array_equal(np.asarray(ours.convert("RGBA")), np.asarray(ref))
@@ -513,7 +516,7 @@ def test_floor_plans_of_alike_halls_are_the_pictures_floor_plan_figure_draws(tmp
     names = export.picture_names(plan)
     assert list(names.values()) == ["floor-A.png", "floor-B.png", "floor-C.png"]
     for hall, name in names.items():
-        export._save_figure(floor_plan_figure(plan, hall), tmp_path / name)
+        pictures.save_figure(floor_plan_figure(plan, hall), tmp_path / name)
         assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), hall
     assert (out / "floor-A.png").read_bytes() != (out / "floor-B.png").read_bytes()
 
@@ -521,10 +524,10 @@ def test_floor_plans_of_alike_halls_are_the_pictures_floor_plan_figure_draws(tmp
 def test_floor_plan_height_is_capped_for_a_large_hall():
     big = small_plan(rows_in_h1=400)
     figure = floor_plan_figure(big, "H1")
-    assert figure.get_figheight() == export.MAX_FIGURE_HEIGHT_IN
+    assert figure.get_figheight() == pictures.MAX_FIGURE_HEIGHT_IN
     (axes,) = figure.axes
     labels = _tick_labels(axes, "y")
-    assert len(labels) <= export.MAX_ROW_LABELS
+    assert len(labels) <= pictures.MAX_ROW_LABELS
     # every 7th of 400 rows (ceil(400 / 60) = 7): R1, R8, ..., R400, 58 labels
     assert labels == [f"R{i + 1}" for i in range(0, 400, 7)]
 
@@ -532,7 +535,7 @@ def test_floor_plan_height_is_capped_for_a_large_hall():
 def test_utilization_picture_shows_the_top_devices_and_a_100_percent_line():
     big = small_plan(n_devices=1000)
     figure = utilization_figure(big)
-    assert figure.get_figwidth() == 12 and figure.get_figheight() <= export.MAX_FIGURE_HEIGHT_IN
+    assert figure.get_figwidth() == 12 and figure.get_figheight() <= pictures.MAX_FIGURE_HEIGHT_IN
     power, cooling, pods, grid = figure.axes
     assert "top 30 of 1,003" in power.get_title(loc="left")
     labels = _tick_labels(power)
@@ -567,7 +570,7 @@ def test_failed_write_leaves_the_previous_plan_folder_intact(plan, tmp_path, mon
     def broken(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(export, "utilization_figure", broken)  # the last thing written
+    monkeypatch.setattr(files, "utilization_figure", broken)  # the last thing written
     with pytest.raises(type(error)):
         write_plan(small_plan(timings_s={"solve": 99.0}), out)
     assert _snapshot(out) == before
@@ -581,7 +584,7 @@ def test_failed_workbook_write_leaves_the_previous_workbook_intact(plan, tmp_pat
     def broken(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "_fill_table_sheet", broken)
+    monkeypatch.setattr(workbook, "_fill_table_sheet", broken)
     with pytest.raises(KeyboardInterrupt):
         write_plan(plan, path)
     assert path.read_bytes() == before
@@ -592,14 +595,14 @@ def test_failed_first_write_leaves_nothing_not_even_new_parent_folders(tmp_path,
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(export, "floor_plan_figure", broken)
+    monkeypatch.setattr(pictures, "floor_plan_figure", broken)
     with pytest.raises(RuntimeError):
         write_plan(small_plan(), tmp_path / "new" / "deeper" / "plan")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_the_garbage_collector_is_left_as_it_was(plan, tmp_path, monkeypatch):
-    # write_plan pauses it while writing (see export._collector_paused).
+    # write_plan pauses it while writing (see files._collector_paused).
     assert gc.isenabled()
     write_plan(plan, tmp_path / "a")
     assert gc.isenabled()
@@ -607,7 +610,7 @@ def test_the_garbage_collector_is_left_as_it_was(plan, tmp_path, monkeypatch):
     def broken(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "utilization_figure", broken)
+    monkeypatch.setattr(files, "utilization_figure", broken)
     with pytest.raises(KeyboardInterrupt):
         write_plan(plan, tmp_path / "b")
     assert gc.isenabled()

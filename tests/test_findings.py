@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from clirun import EXIT_INPUT, error_lines, listing, rackfit
 
-from optimizer import export
 from optimizer.errors import SiteError
+from optimizer.export import atomic, files, workbook
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = REPO / "data" / "small"
@@ -89,7 +89,7 @@ def test_out_in_a_folder_that_cannot_be_written_is_exit_2(tmp_path, monkeypatch)
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / "ro" / ".plan.tmp-x"))
 
-    monkeypatch.setattr(export, "_make_temp_dir", refuse)
+    monkeypatch.setattr(atomic, "_make_temp_dir", refuse)
     result = rackfit("plan", SMALL, "--out", tmp_path / "ro" / "plan", "-q", code=EXIT_INPUT)
     only_error(result, "Permission denied")
 
@@ -151,7 +151,7 @@ def test_a_time_limit_without_any_bound_is_worded_so(monkeypatch):
 # -- finding 8: signals ------------------------------------------------------------------------
 def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
     calls = []
-    write_csv = export._write_csv
+    write_csv = files._write_csv
 
     def slow(table, path):
         calls.append(path)
@@ -159,7 +159,7 @@ def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
             os.kill(os.getpid(), signal.SIGTERM)
         write_csv(table, path)
 
-    monkeypatch.setattr(export, "_write_csv", slow)
+    monkeypatch.setattr(files, "_write_csv", slow)
     result = rackfit("plan", SMALL, "--out", tmp_path / "plan", "-q", code=143)
     only_error(result, "terminated; nothing was written")
     assert listing(tmp_path) == []
@@ -242,7 +242,7 @@ def test_a_missing_library_folder_is_an_input_error(tmp_path, monkeypatch):
 def test_a_plan_too_large_for_an_excel_sheet(tmp_path, monkeypatch):
     """A plan longer than a sheet: the workbook is refused (exit 2, nothing written); a plan
     folder is written without plan.xlsx, with a warning."""
-    monkeypatch.setattr(export, "SHEET_ROWS", 5)  # data/small's plan has 11 racks
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 5)  # data/small's plan has 11 racks
     result = rackfit("plan", SMALL, "--out", tmp_path / "plan.xlsx", "-q", code=EXIT_INPUT)
     only_error(result, "more than an Excel sheet holds")
     assert listing(tmp_path) == []

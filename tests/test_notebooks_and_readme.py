@@ -1,4 +1,4 @@
-"""The notebooks and the README's examples run, so they never rot (architecture guide:
+"""The notebooks and the README's examples run, so they never rot (docs/architecture.md,
 "Notebooks are run by the tests"; "Keep the README's examples runnable; a test runs them").
 
 - Every notebook in notebooks/ runs top to bottom in a fresh python3 kernel, from notebooks/

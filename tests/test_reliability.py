@@ -18,9 +18,10 @@ import highspy
 import pytest
 from clirun import EXIT_INFEASIBLE, EXIT_INTERNAL, error_lines, listing, rackfit
 
-from optimizer import api, export, export_studies
+from optimizer import api, export_studies
 from optimizer import solve as solve_module
 from optimizer.batch import read_scenarios, run_batch
+from optimizer.export import files
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -166,7 +167,7 @@ def test_a_writer_failing_half_way_keeps_the_previous_plan(tmp_path, old_plan, m
     # The utilization picture is saved last: by then the CSVs, summary, workbook and floor
     # plans of the new plan are in the temporary folder.
     written: list[str] = []
-    real_save = export._save_figure
+    real_save = files.save_figure
 
     def save(figure, path):
         if path.name == "utilization.png":
@@ -174,7 +175,7 @@ def test_a_writer_failing_half_way_keeps_the_previous_plan(tmp_path, old_plan, m
             raise error("stopped while writing")
         real_save(figure, path)
 
-    monkeypatch.setattr(export, "_save_figure", save)
+    monkeypatch.setattr(files, "save_figure", save)
     before = snapshot(old_plan)
     result = rackfit("plan", SMALL, "--out", old_plan, "--grid-mw", "0.8", code=None)
     assert {"placements.csv", "summary.json", "floor-A.png"} <= set(written)  # half-way
@@ -193,7 +194,7 @@ def test_an_interrupted_first_plan_leaves_nothing_not_even_new_parent_folders(
     def utilization(plan):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "utilization_figure", utilization)
+    monkeypatch.setattr(files, "utilization_figure", utilization)
     rackfit("plan", SMALL, "--out", tmp_path / "new" / "deeper" / "plan", code=None)
     assert listing(tmp_path) == []
 
@@ -207,7 +208,7 @@ def test_an_interrupted_workbook_write_keeps_the_previous_workbook(tmp_path, mon
         path.write_bytes(b"half a workbook")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "_write_workbook", write_workbook)
+    monkeypatch.setattr(files, "write_workbook", write_workbook)
     result = rackfit("plan", SMALL, "--out", book, "--grid-mw", "0.8", code=None)
     assert error_lines(result)[0].startswith("error: interrupted")
     assert book.read_bytes() == before

@@ -25,8 +25,8 @@ EXACT = SolveOptions(time_limit_s=30, mip_gap=0.0, threads=1)
 
 
 def bound_of(site: Site) -> float | None:
-    m = build_model(site)
-    return surrogate_bound(m.index, m.power_limits, m.objective_name, EXACT).bound
+    built = build_model(site)
+    return surrogate_bound(built.index, built.power_limits, built.objective_name, EXACT).bound
 
 
 def optimum(site: Site, strategy: str) -> float | None:
@@ -72,13 +72,13 @@ def test_the_strategy_finds_the_optimum_plain_highs_proves(site):
 def test_every_heuristic_plan_passes_the_independent_verifier(site):
     if optimum(site, "plain") is None:
         return  # infeasible: no plan to find
-    m = build_model(site)
-    model = compile_model(m)
-    sb = surrogate_bound(m.index, m.power_limits, m.objective_name, EXACT)
-    found = fill_power_groups(m, model, sb, EXACT)
+    built = build_model(site)
+    model = compile_model(built)
+    sb = surrogate_bound(built.index, built.power_limits, built.objective_name, EXACT)
+    found = fill_power_groups(built, model, sb, EXACT)
     if found is None or found.x is None:
         return
-    placements = placements_from_counts(site, racks_by_place(m, model, found.x))
+    placements = placements_from_counts(site, racks_by_place(built, model, found.x))
     assert verify(site, placements) == []
 
 

@@ -244,7 +244,6 @@ def add_power(m: pyo.ConcreteModel, index: Index, limits: list[PowerLimit]) -> N
     fixed_kw = existing_row_kw(site)
     design_kw = {p: index.model(p).design_kw for p in index.places}
     m.POWER = pyo.RangeSet(0, len(limits) - 1) if limits else pyo.Set(initialize=[])
-    m.power_limits = limits
 
     def rule(m: pyo.ConcreteModel, k: int) -> object:
         lim = limits[k]

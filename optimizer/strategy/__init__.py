@@ -1,5 +1,5 @@
 """How the optimum is proven at scale (see docs/strategy.md)."""
 
-from optimizer.strategy.pipeline import solve_with_strategy
+from optimizer.strategy.pipeline import StrategyLog, StrategyResult, solve_with_strategy
 
-__all__ = ["solve_with_strategy"]
+__all__ = ["StrategyLog", "StrategyResult", "solve_with_strategy"]

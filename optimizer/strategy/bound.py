@@ -40,6 +40,7 @@ import pyomo.environ as pyo
 from optimizer.formulation import Index, PowerLimit, objective_coefficients
 from optimizer.schema import MEDIA
 from optimizer.solve import SolveOptions, Solver, compile_model
+from optimizer.status import Status
 
 MAX_SUBSET_CLUSTERS = 6  # all subsets up to this many clusters in a class, else singletons
 
@@ -78,9 +79,19 @@ def power_classes(
     return named, cap_kw
 
 
+@dataclass(frozen=True)
+class Aggregate:
+    """The aggregated MIP and its classes."""
+
+    model: pyo.ConcreteModel
+    keys: list[tuple[str, str]]  # (class, cluster) of each y column, in order
+    classes: dict[str, list[int]]  # class -> site row indices
+    hall_of: dict[str, str]  # class -> hall
+
+
 def build_aggregate(
     index: Index, limits: list[PowerLimit], objective: str, supply_kw: float | None = None
-) -> pyo.ConcreteModel:
+) -> Aggregate:
     """The aggregated MIP described in the module docstring. `supply_kw` replaces the site's
     grid + on-site supply (sweeps re-solve one model at many supplies)."""
     site = index.site
@@ -100,15 +111,15 @@ def build_aggregate(
         c: next(coef[p] for p in index.by_cluster[c]) for c in clusters if c in index.by_cluster
     }
 
-    m = pyo.ConcreteModel()
-    m.KEYS = pyo.Set(initialize=keys, dimen=2, ordered=True)
-
-    def upper(m: Any, k: str, c: str) -> tuple[int, int]:
+    def upper(k: str, c: str) -> int:
         positions = sum(site.rows[i].positions for i in fits[k, c])
         cap = index.cluster[c].max_racks
-        return (0, positions if cap is None else min(positions, cap))
+        return positions if cap is None else min(positions, cap)
 
-    m.y = pyo.Var(m.KEYS, domain=pyo.NonNegativeIntegers, bounds=upper)
+    bounds = {key: (0, upper(*key)) for key in keys}
+    m = pyo.ConcreteModel()
+    m.KEYS = pyo.Set(initialize=keys, dimen=2, ordered=True)
+    m.y = pyo.Var(m.KEYS, domain=pyo.NonNegativeIntegers, bounds=bounds)
     m.cons = pyo.ConstraintList()
     by_class: dict[str, list[str]] = defaultdict(list)
     for k, c in keys:
@@ -197,9 +208,7 @@ def build_aggregate(
     m.objective = pyo.Objective(
         expr=pyo.quicksum(value[c] * m.y[k, c] for k, c in keys), sense=sense
     )
-    m.classes = classes
-    m.hall_of = hall_of
-    return m
+    return Aggregate(m, keys, classes, hall_of)
 
 
 def surrogate_bound(
@@ -211,23 +220,23 @@ def surrogate_bound(
 ) -> SurrogateBound:
     """Solve the aggregated MIP; its optimum (or proven bound) bounds the full model."""
     agg = build_aggregate(index, limits, objective, supply_kw)
-    compiled = compile_model(agg)
+    compiled = compile_model(agg.model)
     # One thread: measured on the Colossus aggregate, HiGHS proves the bound in 0.7 s on one
     # thread and 38 s on two (a different search path; the model is too small to share).
     solution = Solver(compiled, replace(options, threads=1)).solve()
     # The aggregate stops within its own gap: its proven (dual) bound is what is valid.
     bound = solution.bound if solution.bound is not None else None
-    if solution.status == "infeasible":
+    if solution.status == Status.INFEASIBLE:
         bound = None
     counts: dict[tuple[str, str, str], int] = {}
     if solution.x is not None:
-        for k, c in agg.KEYS:
-            n = int(round(solution.x[compiled.column_of[id(agg.y[k, c])]]))
+        for (k, c), col in zip(agg.keys, compiled.var_columns["y"].tolist(), strict=True):
+            n = int(round(solution.x[col])) if col >= 0 else 0
             if n:
                 counts[index.site.rows[agg.classes[k][0]].hall, k, c] = n
     return SurrogateBound(
         bound=bound,
-        exact=solution.status == "optimal",
+        exact=solution.status == Status.OPTIMAL,
         classes=counts,
         members=agg.classes,
         size=(compiled.shape[1], compiled.shape[0]),

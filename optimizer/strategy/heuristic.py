@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from optimizer.formulation import BuiltModel
 from optimizer.solve import Compiled, Solution, SolveOptions, Solver
+from optimizer.status import Status
 from optimizer.strategy.bound import SurrogateBound
 
 
@@ -42,69 +44,59 @@ def _with_rows(model: Compiled, rows: list[tuple[dict[int, float], float, float]
             c.append(col)
             v.append(coef)
     extra = sparse.csr_array((v, (r, c)), shape=(len(rows), n_cols))
-    return replace(
-        model,
-        A=sparse.vstack([model.A, extra], format="csr"),
-        row_lower=np.concatenate([model.row_lower, [lo for _, lo, _ in rows]]),
-        row_upper=np.concatenate([model.row_upper, [hi for _, _, hi in rows]]),
-        constraints=model.constraints + [None] * len(rows),
-    )
+    lower = np.array([lo for _, lo, _ in rows], dtype=float)
+    upper = np.array([hi for _, _, hi in rows], dtype=float)
+    return model.with_rows(extra, lower, upper, family="fixed share")
 
 
 def _aggregate_point(
-    m: Any, model: Compiled, surrogate: SurrogateBound
+    built: BuiltModel, model: Compiled, surrogate: SurrogateBound
 ) -> tuple[np.ndarray, np.ndarray]:
     """The aggregated plan as a point of the full model (each class's racks of a cluster on
     one representative place) and each column's hall index."""
-    site = m.index.site
+    index = built.index
+    site = index.site
     halls = {h: n for n, h in enumerate(site.halls)}
     row_class = {site.rows[i].id: k for k, rows in surrogate.members.items() for i in rows}
     x = np.zeros(model.shape[1])
     hall_of = np.full(model.shape[1], -1)
     placed: set[tuple[str, str]] = set()
     target = {(k, c): n for (_, k, c), n in surrogate.classes.items()}
-    for p in m.PLACES:
-        col = model.column_of.get(id(m.racks[p]))
-        if col is None:
+    for p, col in zip(index.places, model.place_column.tolist(), strict=True):
+        if col < 0:
             continue
         hall_of[col] = halls[p[1]]
         k = row_class.get((p[1], p[2]))
         if k is not None and (k, p[0]) not in placed and (k, p[0]) in target:
             x[col] = target[k, p[0]]
             placed.add((k, p[0]))
-    if hasattr(m, "choice"):
-        chosen: set[str] = set()  # one group per colocated cluster, the first one it uses
-        for c, g in m.COLOCATION:
-            col = model.column_of.get(id(m.choice[c, g]))
-            if col is None:
-                continue
-            members = m.index.by_cluster_hall.get((c, g)) or m.index.by_cluster_pod.get((c, g))
-            hall_of[col] = halls[members[0][1]]
-            used = any(
-                x[model.column_of[id(m.racks[p])]] > 0
-                for p in members
-                if id(m.racks[p]) in model.column_of
-            )
-            x[col] = 1.0 if used and c not in chosen else 0.0
-            if used:
-                chosen.add(c)
+    column = dict(zip(index.places, model.place_column.tolist(), strict=True))
+    chosen: set[str] = set()  # one group per colocated cluster, the first one it uses
+    for (c, g), col in zip(built.colocation, model.choice_column.tolist(), strict=True):
+        if col < 0:
+            continue
+        members = index.by_cluster_hall.get((c, g)) or index.by_cluster_pod.get((c, g)) or []
+        hall_of[col] = halls[members[0][1]]
+        used = any(column[p] >= 0 and x[column[p]] > 0 for p in members)
+        x[col] = 1.0 if used and c not in chosen else 0.0
+        if used:
+            chosen.add(c)
     return x, hall_of
 
 
 def _by_class(
-    m: Any,
+    built: BuiltModel,
     model: Compiled,
     surrogate: SurrogateBound,
     options: SolveOptions,
     start: np.ndarray | None,
 ) -> Solution | None:
-    site_rows = m.index.site.rows
+    site_rows = built.index.site.rows
     row_class = {site_rows[i].id: k for k, rows in surrogate.members.items() for i in rows}
     columns: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    for p in m.PLACES:
+    for p, col in zip(built.index.places, model.place_column.tolist(), strict=True):
         k = row_class.get((p[1], p[2]))
-        col = model.column_of.get(id(m.racks[p]))
-        if k is not None and col is not None:
+        if k is not None and col >= 0:
             columns[k, p[0]][col] = 1.0
     target = {(k, c): n for (_, k, c), n in surrogate.classes.items()}
     rows = [
@@ -144,9 +136,9 @@ def _elastic_hall(
         integer=np.concatenate([model.integer[cols], np.zeros(len(soft), dtype=bool)]),
         cost=np.concatenate([cost, np.full(len(soft), sign * price)]),
         cost_offset=0.0,
-        columns=[],
-        constraints=[],
-        column_of={},
+        row_family=["hall share"] * len(lower),
+        row_key=list(range(len(lower))),
+        var_columns={},
     )
 
 
@@ -158,13 +150,17 @@ HALL_SECONDS_PER_COLUMN = 1.0 / 250
 
 
 def _hall_by_hall(
-    m: Any, model: Compiled, surrogate: SurrogateBound, options: SolveOptions, deadline: float
+    built: BuiltModel,
+    model: Compiled,
+    surrogate: SurrogateBound,
+    options: SolveOptions,
+    deadline: float,
 ) -> np.ndarray | None:
     """Halls in turn; each gets, on every row coupling halls, what the row allows minus what
     the halls before it used and the aggregated plan's shares of the halls after it. So what
     one hall cannot use (grid kW, a cluster's maximum) passes on to the next, and what it
     cannot place of a minimum is asked of the next."""
-    x_agg, hall_of = _aggregate_point(m, model, surrogate)
+    x_agg, hall_of = _aggregate_point(built, model, surrogate)
     a = model.A.tocsr()
     a_csc = a.tocsc()
     n_rows = a.shape[0]
@@ -215,7 +211,7 @@ def _hall_by_hall(
 
 
 def fill_power_groups(
-    m: Any,
+    built: BuiltModel,
     model: Compiled,
     surrogate: SurrogateBound,
     options: SolveOptions,
@@ -227,10 +223,10 @@ def fill_power_groups(
     began = time.perf_counter()
     deadline = began + options.time_limit_s
     short = replace(options, time_limit_s=max(options.time_limit_s * 0.2, 1.0))
-    by_class = _by_class(m, model, surrogate, short, start)
+    by_class = _by_class(built, model, surrogate, short, start)
     if by_class is not None:
         return by_class
-    x = _hall_by_hall(m, model, surrogate, options, deadline)
+    x = _hall_by_hall(built, model, surrogate, options, deadline)
     if x is None:
         return None
     feasible = (model.A @ x <= model.row_upper + 1e-6).all() and (
@@ -239,4 +235,4 @@ def fill_power_groups(
     if not feasible:
         return None
     objective = float(model.cost @ x + model.cost_offset)
-    return Solution("time_limit", x, objective, None, None, time.perf_counter() - began)
+    return Solution(Status.TIME_LIMIT, x, objective, None, None, time.perf_counter() - began)

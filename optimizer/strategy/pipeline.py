@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from optimizer.formulation import BuiltModel
 from optimizer.schema import Site
 from optimizer.solve import Compiled, Progress, Solution, SolveOptions, Solver
+from optimizer.status import Status
 from optimizer.strategy.bound import surrogate_bound
 from optimizer.strategy.heuristic import fill_power_groups
 
@@ -75,18 +78,29 @@ def _tighter(model: Compiled, a: float | None, b: float | None) -> float | None:
     return min(a, b) if model.maximize else max(a, b)
 
 
+@dataclass(frozen=True)
+class StrategyResult:
+    solution: Solution  # status, plan and the tightest proven bound
+    bound_source: str  # which bound the gap rests on: highs, surrogate, highs+surrogate-cut
+    log: StrategyLog  # each stage's incumbent, bound and time
+
+
+class StageTimer(Protocol):
+    def stage(self, name: str) -> AbstractContextManager[None]: ...
+
+
 def solve_with_strategy(
-    m: Any,
+    built: BuiltModel,
     model: Compiled,
     site: Site,
     options: SolveOptions,
     start: np.ndarray | None,
-    stages: Any,
+    stages: StageTimer,
     on_progress: Callable[[Progress], None] | None,
     heuristic: bool = True,
     cut: bool = False,
-) -> tuple[Solution, str]:
-    """Returns the solution (status, plan, bound) and which bound it rests on.
+) -> StrategyResult:
+    """Returns the solution (status, plan, bound), which bound it rests on, and the log.
     `heuristic=False` skips the power-group heuristic (sweeps start from the previous
     point's plan instead, which is cheaper than filling every hall again).
 
@@ -97,7 +111,6 @@ def solve_with_strategy(
     slowed HiGHS's search for plans on the larger sites."""
     began = time.perf_counter()
     log = StrategyLog()
-    m.strategy_log = log
 
     def left() -> float:
         return max(options.time_limit_s - (time.perf_counter() - began), 0.5)
@@ -107,8 +120,9 @@ def solve_with_strategy(
     with stages.stage("bound"):
         agg_options = replace(options, time_limit_s=left() * 0.4, mip_gap=options.mip_gap * 0.9)
         sb = surrogate_bound(
-            m.index, m.power_limits, m.objective_name, agg_options, site.supply_limit_kw
-        )
+            built.index, built.power_limits, built.objective_name, agg_options,
+            site.supply_limit_kw,
+        )  # fmt: skip
     log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
     best_x, best_obj = start, (None if start is None else _objective(model, start))
     if start is not None:
@@ -118,7 +132,7 @@ def solve_with_strategy(
     t0 = time.perf_counter()
     with stages.stage("heuristic"):
         heur_options = replace(options, time_limit_s=min(left() * 0.25, 60.0))
-        heur = fill_power_groups(m, model, sb, heur_options, start) if heuristic else None
+        heur = fill_power_groups(built, model, sb, heur_options, start) if heuristic else None
     if heur is not None and heur.x is not None:
         value = _objective(model, heur.x)
         if _better(model, value, best_obj):
@@ -127,15 +141,16 @@ def solve_with_strategy(
 
     gap = _gap(best_obj, sb.bound)
     if best_x is not None and gap is not None and gap <= options.mip_gap:
-        return Solution(
-            status="optimal",
+        proven = Solution(
+            status=Status.OPTIMAL,
             x=best_x,
             objective=best_obj,
             bound=sb.bound,
             mip_gap=gap,
             solve_s=time.perf_counter() - began,
             log=[],
-        ), "surrogate"
+        )
+        return StrategyResult(proven, "surrogate", log)
 
     # 3. the full model with the start, stopped at the bound (or with the cut)
     t0 = time.perf_counter()
@@ -150,7 +165,7 @@ def solve_with_strategy(
         elif sb.bound is not None:  # stop once a plan is within the gap of the bound
             stop_at = _within_gap_of(model, sb.bound, options.mip_gap)
         solution = solver.solve(start=best_x, on_progress=on_progress, stop_at=stop_at)
-    lost_plan = solution.x is None and solution.status != "infeasible"
+    lost_plan = solution.x is None and solution.status != Status.INFEASIBLE
     if best_x is not None and (lost_plan or _better(model, best_obj, solution.objective)):
         solution = replace(solution, x=best_x, objective=best_obj)
     bound = _tighter(model, solution.bound, sb.bound)
@@ -162,9 +177,10 @@ def solve_with_strategy(
         source = "highs+surrogate-cut" if cut else "highs"
     gap = _gap(solution.objective, bound)
     status = solution.status
-    if status == "time_limit" and gap is not None and gap <= options.mip_gap:
-        status = "optimal"
+    if status == Status.TIME_LIMIT and gap is not None and gap <= options.mip_gap:
+        status = Status.OPTIMAL
     log.add("full solve", time.perf_counter() - t0, solution.objective, bound)
-    return replace(
+    final = replace(
         solution, status=status, bound=bound, mip_gap=gap, solve_s=time.perf_counter() - began
-    ), source
+    )
+    return StrategyResult(final, source, log)
