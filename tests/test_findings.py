@@ -265,3 +265,12 @@ def test_a_scenario_name_with_a_line_break_is_refused_and_a_formula_written_as_t
     with zipfile.ZipFile(tmp_path / "out" / "results.xlsx") as book:
         sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
         assert not any(b"<f>" in book.read(n) for n in sheets)
+
+
+@pytest.mark.parametrize("name", ["plan", "plan.xlsx"])
+def test_out_as_a_dangling_symlink_is_a_usage_error(tmp_path, name):
+    out = tmp_path / name
+    out.symlink_to(tmp_path / "nowhere" / name)
+    result = rackfit("plan", SMALL, "--out", out, "-q", code=EXIT_INPUT)
+    only_error(result, "is a symbolic link to nothing")
+    assert listing(tmp_path) == [name]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,9 @@ def write_plan(plan: Plan, out: Path) -> Path:
     out = Path(out)
     if out.name in ("", ".", ".."):
         raise UsageError(f"--out {out}: name a new folder or an .xlsx file, not {out}")
+    if out.is_symlink() and not out.exists():
+        target = os.readlink(out)
+        raise UsageError(f"--out {out} is a symbolic link to nothing ({target}); choose another")
     with _collector_paused():
         if out.suffix.lower() == ".xlsx":
             if out.is_dir():
