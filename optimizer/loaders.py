@@ -161,7 +161,7 @@ def _control_issues(
     for j, text in enumerate(texts):
         found = control_character(text)
         if found is not None:
-            column = one_line(shorten(columns[j])) if j < len(columns) and columns[j] else None
+            column = shorten(one_line(columns[j])) if j < len(columns) and columns[j] else None
             issues.append(
                 Issue(
                     where,
