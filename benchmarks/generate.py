@@ -49,6 +49,11 @@ when the scale does, and the same arguments give byte-identical files.
 Command line::
 
     python benchmarks/generate.py --scale 1 --seed 0 --topology 4n3 --binding power --out DIR
+    python benchmarks/generate.py --family random --seed 3 --scale 1 --out DIR
+
+``--family random`` makes the random family of ``benchmarks/random_family.py`` instead (issue
+15): topology, binding family, hall sizes and ratings, and demand all drawn from the seed;
+``--topology`` and ``--binding`` do not apply to it.
 """
 
 from __future__ import annotations
@@ -442,6 +447,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Write a deterministic synthetic rackfit site.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument(
+        "--family",
+        choices=("synthetic", "random"),
+        default="synthetic",
+        help="synthetic: one hall design repeated (--topology, --binding); random: the random "
+        "family of benchmarks/random_family.py, everything drawn from --seed",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="1 = Colossus-like, 8 halls")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--topology", choices=TOPOLOGIES, default="4n3", help="power topology")
@@ -453,10 +465,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", required=True, help="folder to write (required)")
     args = parser.parse_args(argv)
-    tables = generate_site(args.scale, args.seed, args.topology, args.binding, name=args.name)
+    if args.family == "random":
+        from random_family import generate_random_site
+
+        tables = generate_random_site(args.scale, args.seed, name=args.name)
+        shape = "--family random"
+    else:
+        tables = generate_site(args.scale, args.seed, args.topology, args.binding, name=args.name)
+        shape = f"--topology {args.topology} --binding {args.binding}"
     command = (
-        f"python benchmarks/generate.py --scale {args.scale:g} --seed {args.seed} "
-        f"--topology {args.topology} --binding {args.binding}"
+        f"python benchmarks/generate.py --scale {args.scale:g} --seed {args.seed} {shape}"
         + (f" --name {args.name}" if args.name else "")
         + " --out DIR"
     )

@@ -133,6 +133,7 @@ def _point_row(
             None,
             heuristic=x_prev is None,
             cut=strategy == "auto-cut",
+            decompose=False,  # a point is one re-solve; the bound by hall is for a whole plan
         ).solution
     row: dict[str, Any] = {"status": solution.status, "solve_s": time.perf_counter() - began}
     if solution.x is None:

@@ -1,6 +1,13 @@
-"""Orchestration: surrogate bound, power-group heuristic, then the full solve from the best
-start, stopped as soon as a plan is within the gap of the bound (or, with `cut=True`, with
-the row `objective ≤ bound` in the model). Stops as soon as the gap meets the target.
+"""Orchestration: surrogate bound, decomposition bound, power-group heuristic, then the full
+solve from the best start, stopped as soon as a plan is within the gap of the bound (or, with
+`cut=True`, with the row `objective ≤ bound` in the model). Stops as soon as the gap meets
+the target.
+
+Time is budgeted so that no stage can starve the full solve: the surrogate gets at most
+SURROGATE_SHARE of the limit, the decomposition DECOMPOSITION_SHARE (and runs only when the
+surrogate did not already prove its bound exactly), the heuristic HEURISTIC_SHARE; the full
+solve, which is exactly plain HiGHS's search from a start at least as good, always keeps at
+least the rest (more than half of the limit).
 
 Each stage's time, incumbent and bound are recorded (`StrategyLog`), go to the log, and end
 up in summary.json (`strategy_stages`). `--strategy plain` skips all of it.
@@ -21,7 +28,12 @@ from optimizer.schema import Site
 from optimizer.solve import Compiled, Progress, Solution, SolveOptions, Solver
 from optimizer.status import Status
 from optimizer.strategy.bound import surrogate_bound
+from optimizer.strategy.decompose import decomposition_bound
 from optimizer.strategy.heuristic import fill_power_groups
+
+SURROGATE_SHARE = 0.12
+DECOMPOSITION_SHARE = 0.2
+HEURISTIC_SHARE = 0.12
 
 
 @dataclass
@@ -81,7 +93,7 @@ def _tighter(model: Compiled, a: float | None, b: float | None) -> float | None:
 @dataclass(frozen=True)
 class StrategyResult:
     solution: Solution  # status, plan and the tightest proven bound
-    bound_source: str  # which bound the gap rests on: highs, surrogate, highs+surrogate-cut
+    bound_source: str  # the bound the gap rests on: highs, surrogate, decomposition, *-cut
     log: StrategyLog  # each stage's incumbent, bound and time
 
 
@@ -99,10 +111,12 @@ def solve_with_strategy(
     on_progress: Callable[[Progress], None] | None,
     heuristic: bool = True,
     cut: bool = False,
+    decompose: bool = True,
 ) -> StrategyResult:
     """Returns the solution (status, plan, bound), which bound it rests on, and the log.
     `heuristic=False` skips the power-group heuristic (sweeps start from the previous
-    point's plan instead, which is cheaper than filling every hall again).
+    point's plan instead, which is cheaper than filling every hall again); `decompose=False`
+    skips the decomposition bound (strategy/decompose.py).
 
     How the full solve uses the surrogate bound: by default as a stopping rule (HiGHS is
     stopped as soon as a plan is within the gap of it); with `cut=True` also as the row
@@ -117,8 +131,11 @@ def solve_with_strategy(
 
     # 1. the surrogate bound
     t0 = time.perf_counter()
+    limit = options.time_limit_s
     with stages.stage("bound"):
-        agg_options = replace(options, time_limit_s=left() * 0.4, mip_gap=options.mip_gap * 0.9)
+        agg_options = replace(
+            options, time_limit_s=max(limit * SURROGATE_SHARE, 0.5), mip_gap=options.mip_gap * 0.1
+        )  # a small model: its own gap must not eat the plan's
         sb = surrogate_bound(
             built.index, built.power_limits, built.objective_name, agg_options,
             site.supply_limit_kw,
@@ -127,54 +144,71 @@ def solve_with_strategy(
     best_x, best_obj = start, (None if start is None else _objective(model, start))
     if start is not None:
         log.add("first fit", 0.0, best_obj, None)
+    bound, source = sb.bound, "surrogate"
 
-    # 2. the heuristic
+    # 2. the decomposition bound by hall, unless the surrogate already solved exactly
+    plan_source = sb
+    if decompose and not sb.exact and len(site.halls) > 1:
+        t0 = time.perf_counter()
+        with stages.stage("decomposition"):
+            db = decomposition_bound(
+                built, model, site, options, limit * DECOMPOSITION_SHARE,
+                supply_kw=site.supply_limit_kw,
+            )  # fmt: skip
+        if db.bound is not None and (bound is None or _tighter(model, bound, db.bound) != bound):
+            bound, source = db.bound, "decomposition"
+        if db.plan is not None and db.plan.classes:
+            plan_source = db.plan
+        log.add("decomposition bound", time.perf_counter() - t0, best_obj, db.bound)
+
+    # 3. the heuristic, from the decomposition's integer master if it has one
     t0 = time.perf_counter()
     with stages.stage("heuristic"):
-        heur_options = replace(options, time_limit_s=min(left() * 0.25, 60.0))
-        heur = fill_power_groups(built, model, sb, heur_options, start) if heuristic else None
+        heur_options = replace(options, time_limit_s=max(min(left(), limit * HEURISTIC_SHARE), 0.5))
+        heur = None
+        if heuristic:
+            heur = fill_power_groups(built, model, plan_source, heur_options, start)
+            if heur is None and plan_source is not sb and sb.classes:
+                heur = fill_power_groups(built, model, sb, heur_options, start)
     if heur is not None and heur.x is not None:
         value = _objective(model, heur.x)
         if _better(model, value, best_obj):
             best_x, best_obj = heur.x, value
-    log.add("power-group heuristic", time.perf_counter() - t0, best_obj, sb.bound)
+    log.add("power-group heuristic", time.perf_counter() - t0, best_obj, bound)
 
-    gap = _gap(best_obj, sb.bound)
+    gap = _gap(best_obj, bound)
     if best_x is not None and gap is not None and gap <= options.mip_gap:
         proven = Solution(
             status=Status.OPTIMAL,
             x=best_x,
             objective=best_obj,
-            bound=sb.bound,
+            bound=bound,
             mip_gap=gap,
             solve_s=time.perf_counter() - began,
             log=[],
         )
-        return StrategyResult(proven, "surrogate", log)
+        return StrategyResult(proven, source, log)
 
-    # 3. the full model with the start, stopped at the bound (or with the cut)
+    # 4. the full model with the start, stopped at the bound (or with the cut)
     t0 = time.perf_counter()
     with stages.stage("solve"):
         solver = Solver(model, replace(options, time_limit_s=left()))
         stop_at = None
-        if sb.bound is not None and cut:
+        if bound is not None and cut:
             if model.maximize:
-                solver.add_row(model.cost, -np.inf, sb.bound - model.cost_offset)
+                solver.add_row(model.cost, -np.inf, bound - model.cost_offset)
             else:
-                solver.add_row(model.cost, sb.bound - model.cost_offset, np.inf)
-        elif sb.bound is not None:  # stop once a plan is within the gap of the bound
-            stop_at = _within_gap_of(model, sb.bound, options.mip_gap)
+                solver.add_row(model.cost, bound - model.cost_offset, np.inf)
+        elif bound is not None:  # stop once a plan is within the gap of the bound
+            stop_at = _within_gap_of(model, bound, options.mip_gap)
         solution = solver.solve(start=best_x, on_progress=on_progress, stop_at=stop_at)
     lost_plan = solution.x is None and solution.status != Status.INFEASIBLE
     if best_x is not None and (lost_plan or _better(model, best_obj, solution.objective)):
         solution = replace(solution, x=best_x, objective=best_obj)
-    bound = _tighter(model, solution.bound, sb.bound)
-    if sb.bound is None:
-        source = "highs"
-    elif bound == sb.bound:
-        source = "surrogate"
-    else:
-        source = "highs+surrogate-cut" if cut else "highs"
+    outside = bound  # the surrogate's or the decomposition's, whichever was tighter
+    bound = _tighter(model, solution.bound, outside)
+    if outside is None or bound != outside:
+        source = "highs+surrogate-cut" if cut and outside is not None else "highs"
     gap = _gap(solution.objective, bound)
     status = solution.status
     if status == Status.TIME_LIMIT and gap is not None and gap <= options.mip_gap:

@@ -1,0 +1,249 @@
+"""rackfit against its peers on the same model, in one run (issue 15).
+
+For each site (a folder, or a seed of the random family ``generate.py --family random``):
+
+1. the model rackfit solves (``build_model`` + ``compile_model``) is written as MPS with
+   highspy (``Highs.writeModel``);
+2. raw HiGHS reads that file and solves it (``--threads``, the time limit, the gap);
+3. OR-Tools CP-SAT reads the same file (``model_builder.ModelBuilder.import_from_mps_file``)
+   and solves it with ``num_workers`` = ``--threads``, the same time limit and gap;
+4. rackfit plans the site (``optimizer.api.plan``, ``--strategy``, same limit and gap).
+
+One table per site: objective, bound, gap and seconds for each, and the machine's load
+(``os.getloadavg``) when the site started, since the timings of a shared machine are noisy.
+The reported plans are re-checked against the model's rows (largest violation, ``viol``):
+CP-SAT scales non-integer coefficients to integers, so its plan is checked too. Rows go to a
+CSV (``--out``).
+
+OR-Tools is not a dependency of rackfit: install it with ``pip install -e '.[bench]'``.
+Without it the CP-SAT column says so and the rest still runs.
+
+    python benchmarks/peers.py --family random --seeds 0-19 --scale 1 --time-limit 60 \\
+        --threads 2 --out benchmarks/results/peers-s1.csv
+    python benchmarks/peers.py data/colossus --time-limit 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from optimizer.api import plan  # noqa: E402
+from optimizer.formulation import build_model  # noqa: E402
+from optimizer.loaders import load_site  # noqa: E402
+from optimizer.solve import Compiled, SolveOptions, _highs, _pass, compile_model  # noqa: E402
+
+FIELDS = ["site", "solver", "status", "objective", "bound", "gap", "seconds", "viol", "load"]
+NO_ORTOOLS = "ortools is not installed (pip install -e '.[bench]'): CP-SAT skipped"
+
+
+def write_mps(model: Compiled, path: Path) -> None:
+    """The compiled model as an MPS file (highspy's writer, objective sense included)."""
+    h = _highs(SolveOptions(threads=None))
+    _pass(h, model)
+    h.writeModel(str(path))
+
+
+def _gap(objective: float | None, bound: float | None) -> float | None:
+    if objective is None or bound is None or not np.isfinite(bound):
+        return None
+    return abs(bound - objective) / max(abs(objective), 1e-9)
+
+
+def violation(model: Compiled, x: np.ndarray | None) -> float | None:
+    """The largest amount by which x breaks a row or column bound (0: feasible)."""
+    if x is None:
+        return None
+    act = model.A @ x
+    rows = max(
+        float(np.max(act - model.row_upper, initial=0.0)),
+        float(np.max(model.row_lower - act, initial=0.0)),
+    )
+    cols = max(
+        float(np.max(x - model.col_upper, initial=0.0)),
+        float(np.max(model.col_lower - x, initial=0.0)),
+    )
+    return max(rows, cols)
+
+
+def run_highs(mps: Path, model: Compiled, limit: float, gap: float, threads: int) -> dict:
+    began = time.perf_counter()
+    h = _highs(SolveOptions(threads=threads))
+    h.readModel(str(mps))
+    h.setOptionValue("time_limit", float(limit))
+    h.setOptionValue("mip_rel_gap", float(gap))
+    h.run()
+    info = h.getInfo()
+    has = info.primal_solution_status == 2
+    x = np.asarray(h.getSolution().col_value) if has else None
+    objective = float(info.objective_function_value) if has else None
+    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    return {
+        "solver": "raw HiGHS",
+        "status": h.modelStatusToString(h.getModelStatus()),
+        "objective": objective,
+        "bound": bound,
+        "gap": _gap(objective, bound),
+        "seconds": time.perf_counter() - began,
+        "viol": violation(model, x),
+    }
+
+
+def run_cpsat(mps: Path, model: Compiled, limit: float, gap: float, threads: int) -> dict:
+    try:
+        from ortools.linear_solver.python import model_builder as mb
+    except ImportError:
+        return {"solver": "CP-SAT", "status": NO_ORTOOLS}
+    began = time.perf_counter()
+    builder = mb.ModelBuilder()
+    builder.import_from_mps_file(str(mps))
+    solver = mb.ModelSolver("sat")
+    solver.set_time_limit_in_seconds(float(limit))
+    solver.set_solver_specific_parameters(
+        f"num_workers:{threads} relative_gap_limit:{gap} log_search_progress:false "
+        "catch_sigint_signal:false"  # Ctrl-C stays Python's (and the tests')
+    )
+    status = solver.solve(builder)
+    found = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
+    x = None
+    if found:
+        x = np.asarray(solver.values(builder.get_variables()), dtype=float)
+    objective = float(solver.objective_value) if found else None
+    bound = float(solver.best_objective_bound) if found else None
+    return {
+        "solver": "CP-SAT",
+        "status": status.name.lower(),
+        "objective": objective,
+        "bound": bound,
+        "gap": _gap(objective, bound),
+        "seconds": time.perf_counter() - began,
+        "viol": violation(model, x),
+    }
+
+
+def run_rackfit(site: Any, limit: float, gap: float, threads: int, strategy: str) -> dict:
+    began = time.perf_counter()
+    p = plan(
+        site, time_limit_s=limit, mip_gap=gap, threads=threads, strategy=strategy,
+        marginal_values=False,
+    )  # fmt: skip
+    s = p.summary
+    return {
+        "solver": f"rackfit {strategy}",
+        "status": s["status"],
+        "objective": s["objective"],
+        "bound": s["bound"],
+        "gap": s["mip_gap"],
+        "seconds": time.perf_counter() - began,
+        "viol": 0.0,  # plan() re-checks every plan with the independent verifier
+        "bound_source": s["bound_source"],
+    }
+
+
+def compare(
+    site_dir: Path, limit: float, gap: float, threads: int, strategy: str
+) -> list[dict[str, Any]]:
+    """Every solver on one site, one after the other (never side by side)."""
+    site = load_site(site_dir)
+    model = compile_model(build_model(site))
+    load = os.getloadavg()[0]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        mps = Path(tmp) / "model.mps"
+        write_mps(model, mps)
+        rows.append(run_rackfit(site, limit, gap, threads, strategy))
+        rows.append(run_highs(mps, model, limit, gap, threads))
+        rows.append(run_cpsat(mps, model, limit, gap, threads))
+    for row in rows:
+        row["site"] = site.name
+        row["load"] = load
+    return rows
+
+
+def _f(value: Any, fmt: str) -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'solver':<16} {'status':<12} {'objective':>14} {'bound':>14} {'gap':>9} {'s':>7}"
+    lines = [f"{rows[0]['site']} (load {rows[0]['load']:.2f})", head]
+    for r in rows:
+        if r.get("objective") is None and r["status"] == NO_ORTOOLS:
+            lines.append(f"{r['solver']:<16} {r['status']}")
+            continue
+        lines.append(
+            f"{r['solver']:<16} {str(r['status'])[:12]:<12} {_f(r.get('objective'), '{:,.2f}'):>14}"
+            f" {_f(r.get('bound'), '{:,.2f}'):>14} {_f(r.get('gap'), '{:.2e}'):>9}"
+            f" {_f(r.get('seconds'), '{:.1f}'):>7}"
+            + (f"  viol {r['viol']:.1e}" if r.get("viol") else "")
+            + (f"  bound from {r['bound_source']}" if r.get("bound_source") else "")
+        )
+    return "\n".join(lines)
+
+
+def _seeds(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="rackfit vs raw HiGHS vs CP-SAT on the same model, one site at a time.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("sites", nargs="*", type=Path, help="site folders")
+    parser.add_argument("--family", choices=("random",), help="generate sites of this family")
+    parser.add_argument("--seeds", default="0", help="seeds of --family, e.g. 0-19 or 1,4,7")
+    parser.add_argument("--scale", type=float, default=1.0, help="scale of --family")
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--mip-gap", type=float, default=1e-4)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--strategy", default="auto", help="rackfit's --strategy")
+    parser.add_argument("--out", type=Path, default=None, help="CSV of every row")
+    args = parser.parse_args(argv)
+    try:
+        import ortools  # noqa: F401
+    except ImportError:
+        print(f"note: {NO_ORTOOLS}", file=sys.stderr)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        sites = list(args.sites)
+        if args.family:
+            from generate import write_site
+            from random_family import generate_random_site
+
+            for seed in _seeds(args.seeds):
+                tables = generate_random_site(args.scale, seed)
+                sites.append(write_site(tables, Path(tmp) / f"seed{seed}"))
+        for site_dir in sites:
+            found = compare(site_dir, args.time_limit, args.mip_gap, args.threads, args.strategy)
+            print(table(found), flush=True)
+            print(flush=True)
+            rows += found
+            if args.out:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                with args.out.open("w", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=[*FIELDS, "bound_source"])
+                    writer.writeheader()
+                    for r in rows:
+                        writer.writerow({k: r.get(k) for k in [*FIELDS, "bound_source"]})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
