@@ -104,8 +104,8 @@ def test_validate_scale_and_import_time_run_at_a_tiny_scale(tmp_path: Path, caps
     out = tmp_path / "scale.csv"
     validate_scale.main(["--rows", "300", "--chain", "50", "--out", str(out)])
     lines = out.read_text().splitlines()
-    assert lines[0] == "shape,size,seconds,peak_mb,exit,s_per_1000"
-    assert [line.split(",")[4] for line in lines[1:]] == ["0", "0"]
+    assert lines[0] == "shape,size,seconds,cpu_s,peak_mb,exit,cpu_s_per_1000"
+    assert [line.split(",")[5] for line in lines[1:]] == ["0", "0"]
     import_time.main(["--repeat", "1"])
     printed = capsys.readouterr().out
     assert "rackfit --help" in printed and "rackfit validate data/small" in printed
