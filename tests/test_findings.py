@@ -274,3 +274,22 @@ def test_out_as_a_dangling_symlink_is_a_usage_error(tmp_path, name):
     result = rackfit("plan", SMALL, "--out", out, "-q", code=EXIT_INPUT)
     only_error(result, "is a symbolic link to nothing")
     assert listing(tmp_path) == [name]
+
+
+def test_quiet_plan_prints_nothing_for_names_the_font_lacks(tmp_path):
+    """matplotlib's per-glyph warnings reached stderr under -q (a hall named in CJK)."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(SMALL, site)
+    for name in ("rows.csv", "cooling.csv"):
+        lines = (site / name).read_text().splitlines()
+        lines = [lines[0]] + [
+            ("大厅" + line[1:]) if line.startswith("A,") else line for line in lines[1:]
+        ]
+        (site / name).write_text("\n".join(lines) + "\n")
+    result = rackfit("plan", site, "--out", tmp_path / "plan", "-q")
+    assert result.stderr == "" and result.stdout == ""
+    assert (tmp_path / "plan" / "floor-hall.png").exists() or list(
+        (tmp_path / "plan").glob("floor-*.png")
+    )
