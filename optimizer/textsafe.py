@@ -60,6 +60,12 @@ def neutralize_value(value: Any) -> Any:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+def unneutralize_value(value: Any) -> Any:
+    """`unneutralize` for a table value read back: text is unneutralized, anything else
+    passes."""
+    return unneutralize(value) if isinstance(value, str) else value
+
+
 def control_character(text: str) -> str | None:
     """The first control character of `text` (line breaks and tabs included) as `U+000A`,
     or None when there is none."""

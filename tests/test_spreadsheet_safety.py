@@ -195,3 +195,14 @@ def test_plan_out_never_replaces_a_site_workbook(tmp_path):
     plan = tmp_path / "plan.xlsx"
     rackfit("plan", book, "--out", plan, "-q")
     rackfit("plan", book, "--out", plan, "-q")  # a plan workbook is replaced
+
+
+def test_the_html_report_of_a_plan_folder_shows_the_ids_as_they_are(tricky_plan, tmp_path):
+    """`rackfit report` reads the plan's CSVs back: a neutralized id shows without its quote
+    and a hall named NA is not a missing value."""
+    site, out = tricky_plan
+    page = tmp_path / "report.html"
+    rackfit("report", out, "--site", site, "--out", page)
+    text = page.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" not in text and "=HYPERLINK" in text
+    assert '"NA"' in text and "'@row" not in text
