@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import InfeasibleError, NoPlanError, RackfitError, SiteError
-from optimizer.schema import Site
-from optimizer.tables import Plan
 
 if TYPE_CHECKING:
     from optimizer.api import plan
+    from optimizer.schema import Site
     from optimizer.sweeps import sweep
+    from optimizer.tables import Plan
 
 __all__ = [
     "InfeasibleError", "NoPlanError", "Plan", "RackfitError", "Site", "SiteError", "plan",
@@ -36,4 +36,12 @@ def __getattr__(name: str) -> Any:
         from optimizer.sweeps import sweep
 
         return sweep
+    if name == "Site":  # pydantic, and pandas for Plan: only when asked for (fast start)
+        from optimizer.schema import Site
+
+        return Site
+    if name == "Plan":
+        from optimizer.tables import Plan
+
+        return Plan
     raise AttributeError(f"module 'optimizer' has no attribute {name!r}")

@@ -72,7 +72,22 @@ def resolve_site(
         if objective not in OBJECTIVES:
             raise UsageError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective}")
         changes["objective"] = objective
-    return site.with_updates(**changes) if changes else site
+    return updated_site(site, "--grid-mw", **changes) if changes else site
+
+
+def updated_site(site: Site, source: str, **changes: Any) -> Site:
+    """`site.with_updates(**changes)`, with a value out of the format's range (a grid of
+    10^6 MW, say) as a usage error naming `source`, not a crash."""
+    from pydantic import ValidationError
+
+    try:
+        return site.with_updates(**changes)
+    except ValidationError as exc:
+        from optimizer.text import describe_error
+
+        err = exc.errors()[0]
+        key = ".".join(str(part) for part in err["loc"])
+        raise UsageError(f"{source}: {key} {describe_error(err)}") from None
 
 
 @dataclass(frozen=True)

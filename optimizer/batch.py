@@ -21,6 +21,7 @@ from optimizer.loaders import load_site
 from optimizer.schema import Row, Site
 from optimizer.status import Status
 from optimizer.text import describe_error
+from optimizer.textsafe import control_character, unneutralize
 
 SCENARIO_COLUMNS = {
     "scenario": "name of the scenario (required, unique)",
@@ -45,6 +46,8 @@ RESULT_COLUMNS = [
     "solve_s",
 ]
 
+SCHEDULER_TIMEOUT_S = 10
+
 
 def read_scenarios(path: Path) -> list[dict[str, str]]:
     """The scenarios table, each row as {column: text}. SiteError names file, row, column."""
@@ -53,6 +56,8 @@ def read_scenarios(path: Path) -> list[dict[str, str]]:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise SiteError(Issue(where, "no such file")) from None
+    except OSError as exc:  # a folder, no permission
+        raise SiteError(Issue(where, f"cannot read file: {exc.strerror or exc}")) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SiteError(Issue(where, f"not a readable CSV table: {exc}")) from None
     issues = [
@@ -64,16 +69,26 @@ def read_scenarios(path: Path) -> list[dict[str, str]]:
         issues.append(Issue(where, "required column is missing", column="scenario"))
     seen: set[str] = set()
     for i, name in enumerate(frame.get("scenario", pd.Series(dtype=str))):
-        if not name.strip():
+        name = name.strip()  # names are compared as they are used: trimmed
+        if not name:
             issues.append(Issue(where, "value is required", row=i + 2, column="scenario"))
         elif name in seen:
             issues.append(
                 Issue(where, f"duplicate scenario '{name}'", row=i + 2, column="scenario")
             )
         seen.add(name)
+    for i, record in enumerate(frame.to_dict(orient="records")):
+        for column, value in record.items():
+            found = control_character(str(value).strip())
+            if found is not None:
+                message = f"holds a control character ({found}); values must be one line of text"
+                issues.append(Issue(where, message, row=i + 2, column=str(column)))
     if issues:
         raise SiteError(issues)
-    return [{str(k): str(v).strip() for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    return [
+        {str(k): unneutralize(str(v).strip()) for k, v in r.items()}
+        for r in frame.to_dict(orient="records")
+    ]
 
 
 def without_device(site: Site, device: str) -> Site:
@@ -223,7 +238,13 @@ def _on_dask(
         raise UsageError("Dask is not installed: pip install 'rackfit[cluster]'") from None
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            from optimizer.errors import UsageError
+
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise UsageError(f"--scheduler {scheduler}: cannot connect ({reason})") from None
     else:
         cluster = LocalCluster(
             n_workers=n_workers or 2, threads_per_worker=1, processes=True, dashboard_address=None

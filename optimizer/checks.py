@@ -74,27 +74,41 @@ def _duplicates(raw: RawSite, table: str, columns: tuple[str, ...], issues: list
 
 
 def _cycle_issues(raw: RawSite, issues: list[Issue]) -> None:
+    """Each cycle of the power chain, once, at the first record on it. Linear in the number
+    of devices: each device is walked up from once."""
     records = _records(raw, "power")
     parent = {rec.get("device", ""): rec.get("parent", "") for _, _, rec in records}
-    reported: set[str] = set()
+    walked: dict[str, bool] = {}  # device -> still on the current walk?
+    cycle_of: dict[str, list[str]] = {}
+    for _, _, rec in records:
+        walk: list[str] = []
+        current = rec.get("device", "")
+        while current and current in parent and current not in walked:
+            walked[current] = True
+            walk.append(current)
+            current = parent[current]
+        if current and walked.get(current):  # the walk came back onto itself
+            cycle = walk[walk.index(current) :]
+            for device in cycle:
+                cycle_of[device] = cycle
+        for device in walk:
+            walked[device] = False
+    reported: set[int] = set()
     for where, line, rec in records:
         start = rec.get("device", "")
-        seen: list[str] = []
-        current = start
-        while current and current in parent and current not in seen:
-            seen.append(current)
-            current = parent[current]
-        if current and current in seen:
-            cycle = seen[seen.index(current) :]
-            if start in cycle and not reported.intersection(cycle):
-                reported.update(cycle)
-                shown = shorten(" -> ".join([*cycle, cycle[0]]), 200)
-                message = (
-                    "a device cannot be its own parent"
-                    if len(cycle) == 1
-                    else f"the power chain has a cycle: {shown}"
-                )
-                issues.append(Issue(where, message, row=line, column="parent"))
+        found = cycle_of.get(start)
+        if found is None or id(found) in reported:
+            continue
+        reported.add(id(found))
+        at = found.index(start)
+        cycle = found[at:] + found[:at]
+        shown = shorten(" -> ".join([*cycle, cycle[0]]), 200)
+        message = (
+            "a device cannot be its own parent"
+            if len(cycle) == 1
+            else f"the power chain has a cycle: {shown}"
+        )
+        issues.append(Issue(where, message, row=line, column="parent"))
 
 
 def _reference_issues(
@@ -392,7 +406,8 @@ def site_warnings(site: Site, locations: SiteLocations | None = None) -> list[Is
     for row in site.rows:
         if row.feed_b is None:
             continue
-        shared = [d for d in site.path(row.feed_a) if d in site.path(row.feed_b) and d not in roots]
+        path_b = set(site.path(row.feed_b))
+        shared = [d for d in site.path(row.feed_a) if d in path_b and d not in roots]
         if shared:
             issues.append(
                 at.issue(
@@ -415,9 +430,13 @@ def site_warnings(site: Site, locations: SiteLocations | None = None) -> list[Is
                     column="model",
                 )
             )
+    liquid_halls = {r.hall for r in site.rows if r.liquid}
+    liquid_kw: dict[str, float] = {}
+    for line in site.cooling:
+        if line.medium == "liquid":
+            liquid_kw[line.hall] = liquid_kw.get(line.hall, 0.0) + line.capacity_kw
     for hall in site.halls:
-        liquid_rows = any(r.liquid for r in site.rows if r.hall == hall)
-        if liquid_rows and site.cooling_capacity_kw(hall, "liquid") == 0:
+        if hall in liquid_halls and liquid_kw.get(hall, 0.0) == 0:
             issues.append(
                 at.issue(  # at the hall's (empty) liquid line if it has one
                     "cooling",

@@ -4,6 +4,7 @@ contract's exit codes: 0 written, 1 internal error, 2 bad input or usage, 3 infe
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from optimizer.cli_common import (
     RackfitGroup,
     echo_warning,
     handles_errors,
+    printable,
     solve_options,
 )
 from optimizer.errors import UsageError
@@ -156,15 +158,27 @@ def plan(
 
         write_report(report_input(result), report_path_for(out))
     on_stage("write", time.perf_counter() - write_began)
+    if out.suffix.lower() != ".xlsx" and not (out / "plan.xlsx").exists():
+        echo_warning(f"{out}: no plan.xlsx, the plan is too large for an Excel sheet; see the CSVs")
     if result.status == Status.TIME_LIMIT:
-        gap = result.summary.get("mip_gap")
-        echo_warning(
-            f"the time limit stopped the solver: the plan is feasible and verified but only "
-            f"proven within {100 * (gap or 0):.3f}% of the optimum (bound "
-            f"{result.summary.get('bound')}); raise --time-limit to close the gap"
-        )
+        echo_warning(_stopped_text(result.summary.get("mip_gap"), result.summary.get("bound")))
     if not quiet:
         click.echo(_summary_text(result, out, time.perf_counter() - began))
+
+
+def _stopped_text(gap: float | None, bound: float | None) -> str:
+    """The warning for a plan the time limit stopped, with the proven gap when there is one."""
+    if gap is None or bound is None:
+        return (
+            "the time limit stopped the solver before it proved any bound: the plan is "
+            "feasible and verified, but how far it is from the optimum is not known; raise "
+            "--time-limit to prove it"
+        )
+    return (
+        f"the time limit stopped the solver: the plan is feasible and verified but only "
+        f"proven within {100 * gap:.3f}% of the optimum (bound {bound:,.2f}); raise "
+        "--time-limit to close the gap"
+    )
 
 
 def _summary_text(result: Any, out: Path, total_s: float) -> str:
@@ -198,7 +212,7 @@ def check(site: Path, plan_path: Path) -> None:
         )
         return
     for v in violations:
-        click.echo(f"violation: [{v.rule}] {v.message}")
+        click.echo(f"violation: [{v.rule}] {printable(v.message)}")
     click.echo(f"{plan_path}: {len(violations)} violation(s)", err=True)
     sys.exit(EXIT_VIOLATIONS)
 
@@ -229,8 +243,35 @@ def models(fmt: str, sources: bool) -> None:
     elif fmt == "json":
         click.echo(table.to_json(orient="records", indent=2))
     else:
-        with_width = table.drop(columns=["name"]) if not sources else table
-        click.echo(with_width.to_string(index=False))
+        _print_models_table(table if sources else table.drop(columns=["name"]))
+
+
+def _print_models_table(table: Any) -> None:
+    """The library as a formatted table (rich): ids whole, numbers right-aligned."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text  # cells as plain text: an id with [brackets] is no markup
+
+    from optimizer.library import library_dir
+
+    if table.empty:
+        click.echo(f"no rack models in the hardware library ({library_dir()})")
+        return
+    out = Table(title=f"Hardware library: {len(table)} rack models", title_justify="left")
+    formats = {"capex_usd": "{:,.0f}", "weight_kg": "{:,.0f}", "liquid_fraction": "{:.2f}"}
+    for column in table.columns:
+        number = column not in ("model", "name", "sources")
+        out.add_column(column, justify="right" if number else "left", no_wrap=column == "model")
+    for record in table.itertuples(index=False):
+        out.add_row(
+            *(
+                formats.get(c, "{:g}").format(v) if isinstance(v, int | float) else Text(str(v))
+                for c, v in zip(table.columns, record, strict=True)
+            )
+        )
+    # Not a terminal (a pipe, a file): wide enough that no id or number is wrapped.
+    console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+    console.print(out)
 
 
 # -- init --------------------------------------------------------------------------------
@@ -250,8 +291,7 @@ def init(directory: Path, brownfield: bool) -> None:
     template = Path(__file__).parent / "templates" / ("brownfield" if brownfield else "starter")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UsageError(f"{directory} already exists and is not empty; choose a new folder")
-    if directory.exists():
-        directory.rmdir()
+    directory = Path(os.path.abspath(directory))  # `init .` names the folder it fills
 
     def fill(tmp: Path) -> None:
         shutil.copytree(template, tmp / directory.name)
@@ -273,7 +313,7 @@ def convert(site: Path, out: Path) -> None:
 
     if out.exists() and not (out.is_dir() and not any(out.iterdir())):
         raise UsageError(f"{out} already exists; choose a new name")
-    direction = convert_site(site, out)
+    direction = convert_site(site, Path(os.path.abspath(out)))
     click.echo(f"wrote the site as a {direction}: {out}")
 
 

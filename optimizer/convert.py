@@ -1,5 +1,8 @@
-"""A site folder to a workbook and back, losslessly: the text of every cell is carried over
-(numbers are written to the workbook as numbers so Excel shows them as such)."""
+"""A site folder to a workbook and back, losslessly: the text of every cell is carried over.
+Numbers are written to the workbook as numbers (so Excel shows them as such) when that keeps
+their text; ids and other text are written as text (string cells, never formulas), so `007`,
+`1e3`, `TRUE` or `=x` stay what they were. CSV fields that a spreadsheet would run as a
+formula are neutralized (optimizer/textsafe.py), and read back as they were."""
 
 from __future__ import annotations
 
@@ -7,29 +10,63 @@ import csv
 import io
 import math
 from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 
 from optimizer.export import write_atomically
-from optimizer.loaders import SITE_SHEET, RawSite, read_raw_site
+from optimizer.loaders import SITE_SHEET, TABLES, RawSite, read_raw_site
+from optimizer.schema import Site
+from optimizer.text import cell_text
+from optimizer.textsafe import neutralize, string_cells
 
 
-def _typed(text: str) -> object:
-    """A cell's text as the value a spreadsheet or YAML should hold."""
+def _kind(annotation: Any) -> str:
+    """`number`, `bool` or `text`: what a schema field holds (Optional and Annotated seen
+    through; a Literal such as `air`/`liquid` is text)."""
+    if annotation is bool:
+        return "bool"
+    if annotation in (int, float):
+        return "number"
+    if get_origin(annotation) is Annotated:
+        return _kind(get_args(annotation)[0])
+    kinds = {_kind(a) for a in get_args(annotation) if a is not type(None)}
+    if get_origin(annotation) is not Literal and len(kinds) == 1:
+        return kinds.pop()
+    return "text"
+
+
+def _kinds(fields: dict[str, Any]) -> dict[str, str]:
+    return {name: _kind(info.annotation) for name, info in fields.items()}
+
+
+SITE_KEY_KINDS = _kinds(Site.model_fields)
+TABLE_KINDS = {name: _kinds(spec.schema.model_fields) for name, spec in TABLES.items()}
+
+
+def _typed(text: str, kind: str = "number") -> object:
+    """A cell's text as the value a spreadsheet or YAML should hold: a number or a boolean
+    only in a column of numbers or booleans, and only when it reads back as the same text;
+    anything else (ids, `007`, `1e3`, `TRUE` in a text column) stays text."""
     if text == "":
         return None
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
+    if kind == "bool" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if kind != "number":
         return text
-    return value if math.isfinite(value) else text
+    value: object
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+    if isinstance(value, float) and not math.isfinite(value):
+        return text
+    if isinstance(value, int) and abs(value) >= 2**53:
+        return text  # a spreadsheet keeps 15 digits of a number
+    return value if cell_text(value) == text else text
 
 
 def write_site_workbook(raw: RawSite, out: Path) -> None:
@@ -43,16 +80,23 @@ def write_site_workbook(raw: RawSite, out: Path) -> None:
         sheet.title = SITE_SHEET
         sheet.append(["key", "value"])
         for key, text in raw.site_keys.items():
-            sheet.append([key, _typed(text)])
+            sheet.append([key, _typed(text, SITE_KEY_KINDS.get(key, "text"))])
         for name, table in raw.tables.items():
             ws = book.create_sheet(name)
             ws.append(table.columns)
+            kinds = [TABLE_KINDS.get(name, {}).get(c, "text") for c in table.columns]
             for _, record in table.records:
-                ws.append([_typed(record.get(c, "")) for c in table.columns])
+                ws.append(
+                    [
+                        _typed(record.get(c, ""), k)
+                        for c, k in zip(table.columns, kinds, strict=True)
+                    ]
+                )
         for ws in book.worksheets:
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             ws.freeze_panes = "A2"
+        string_cells(book)
         book.save(tmp / out.name)
 
     write_atomically(out, fill)
@@ -64,7 +108,7 @@ def write_site_folder(raw: RawSite, out: Path) -> None:
     def fill(tmp: Path) -> None:
         folder = tmp / out.name
         folder.mkdir()
-        keys = {k: _typed(v) for k, v in raw.site_keys.items()}
+        keys = {k: _typed(v, SITE_KEY_KINDS.get(k, "text")) for k, v in raw.site_keys.items()}
         (folder / "site.yaml").write_text(
             yaml.safe_dump(keys, sort_keys=False, allow_unicode=True), encoding="utf-8"
         )
@@ -73,7 +117,7 @@ def write_site_folder(raw: RawSite, out: Path) -> None:
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(table.columns)
             for _, record in table.records:
-                writer.writerow([record.get(c, "") for c in table.columns])
+                writer.writerow([neutralize(record.get(c, "")) for c in table.columns])
             (folder / f"{name}.csv").write_text(buffer.getvalue(), encoding="utf-8")
 
     write_atomically(out, fill)

@@ -69,6 +69,11 @@ class NoPlanError(RackfitError):
     exit_code = 4
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised like Ctrl-C, so every half-written output is removed on the way
+    out (the command line installs the handler; exit code 143)."""
+
+
 class OutOfMemoryError(RackfitError):
     """The solver ran out of memory (exit code 4, like a time limit: no plan, not a bug)."""
 

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from optimizer.errors import UsageError
 from optimizer.export import write_atomically
+from optimizer.textsafe import neutralized_table, string_cells
 
 
 def _check_replaceable_folder(out: Path, marker: str) -> None:
@@ -31,7 +32,7 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
                 out[column] = values.astype("Int64")
             else:
                 out[column] = values.round(6)
-    out.to_csv(path, index=False, lineterminator="\n")
+    neutralized_table(out).to_csv(path, index=False, lineterminator="\n")
 
 
 def _xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
@@ -47,6 +48,7 @@ def _xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
         for k, column in enumerate(frame.columns, start=1):
             width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
             ws.column_dimensions[get_column_letter(k)].width = min(width + 2, 60)
+        string_cells(writer.book)
 
 
 def sweep_figure(frame: pd.DataFrame) -> Figure:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from optimizer.errors import Issue, SiteError
 from optimizer.schema import RackModel
 from optimizer.text import describe_error, load_yaml, yaml_issue
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NUMBER_FIELDS = (
     "gpus", "design_kw", "typical_kw", "liquid_fraction", "weight_kg", "ports", "capex_usd",
@@ -20,12 +23,24 @@ NUMBER_FIELDS = (
 TEXT_FIELDS = ("model", "name", "description")
 
 
+LIBRARY_PACKAGE = "optimizer.hardware"  # models/ as a wheel carries it (pyproject.toml)
+
+
 def library_dir() -> Path:
-    """`$RACKFIT_MODELS` if set, else the `models/` folder beside the package."""
+    """`$RACKFIT_MODELS` if set; else the library the installed package carries (the data
+    package `optimizer.hardware`, read with importlib.resources); else, in a checkout or an
+    editable install, the `models/` folder at the top of the repository."""
     env = os.environ.get("RACKFIT_MODELS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "models"
+    from importlib import resources
+
+    try:
+        readme = resources.files(LIBRARY_PACKAGE).joinpath("README.md")
+    except ModuleNotFoundError:  # not installed from a wheel
+        return Path(__file__).resolve().parent.parent / "models"
+    # A package installed from a wheel lies in a folder: its files are ordinary files.
+    return Path(str(readme)).parent
 
 
 def _entry(path: Path, issues: list[Issue]) -> tuple[RackModel, dict[str, str], str] | None:
@@ -84,6 +99,9 @@ def _entry(path: Path, issues: list[Issue]) -> tuple[RackModel, dict[str, str], 
 def _load(folder: str) -> tuple[tuple[RackModel, ...], tuple[dict[str, str], ...], tuple[str, ...]]:
     issues: list[Issue] = []
     models, sources, names = [], [], []
+    if not Path(folder).is_dir():
+        problem = "no hardware library here: not a folder (RACKFIT_MODELS names the library)"
+        raise SiteError(Issue(folder, problem))
     for path in sorted(Path(folder).glob("*.yaml")):
         entry = _entry(path, issues)
         if entry is not None:
@@ -102,6 +120,8 @@ def load_library(folder: Path | None = None) -> tuple[RackModel, ...]:
 
 def library_table(folder: Path | None = None) -> pd.DataFrame:
     """The library as a table: one line per model, its numbers, and a `sources` column."""
+    import pandas as pd  # here: loading a site needs no pandas (fast start)
+
     models, sources, names = _load(str(folder or library_dir()))
     lines = []
     for model, source, name in zip(models, sources, names, strict=True):

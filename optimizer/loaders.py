@@ -39,6 +39,7 @@ from optimizer.schema import (
     WeatherHour,
 )
 from optimizer.text import cell_text, describe_error, load_yaml, shorten, yaml_issue
+from optimizer.textsafe import QUOTE, control_character, one_line, unneutralize
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ SITE_KEYS = (
     "energy_usd_per_kwh", "objective",
 )  # fmt: skip
 SITE_SHEET = "site"
+# Far above any real site (a 10^6-row site is about 60 MB as CSV): a larger file is refused
+# before it is read, and so is a workbook whose sheets would unpack to more.
+MAX_SITE_FILE_BYTES = 1 << 30
+MAX_WORKBOOK_XML_BYTES = 2 << 30
 
 
 @dataclass
@@ -114,17 +119,24 @@ class RawSite:
 # -- step 1: reading ---------------------------------------------------------------------
 def _records(
     where: str, header: list[str], rows: Iterable[tuple[int, list[Any]]], issues: list[Issue],
-    header_row: int = 1,
+    header_row: int = 1, neutralized: bool = False,
 ) -> RawTable:  # fmt: skip
     """Rows of cells -> a RawTable. Blank rows are left out (their numbers stay taken); a row
-    with more cells than the header has columns is reported here and marked with `EXTRA`."""
+    with more cells than the header has columns is reported here and marked with `EXTRA`.
+    `neutralized` (CSV files): a field neutralized against formulas reads as the text it
+    stands for (optimizer/textsafe.py); a workbook's string cells hold the text itself."""
     columns = [cell_text(h) for h in header]
+    _control_issues(where, header_row, columns, columns, issues)
     records = []
     for line, values in rows:
-        texts = [cell_text(v) for v in values]
+        texts = [v.strip() if v.__class__ is str else cell_text(v) for v in values]
         if not any(texts):
             continue  # blank line
+        if neutralized and any(t[:1] == QUOTE for t in texts):
+            texts = [unneutralize(t) for t in texts]
         padded = texts + [""] * (len(columns) - len(texts))
+        if control_character("".join(padded)) is not None:
+            _control_issues(where, line, columns, padded, issues)
         record = dict(zip(columns, padded, strict=False))
         extra = [t for t in padded[len(columns) :] if t]
         if extra:
@@ -141,8 +153,69 @@ def _records(
     return RawTable(name="", where=where, columns=columns, records=records, header_row=header_row)
 
 
-def _read_csv(path: Path, issues: list[Issue]) -> RawTable | None:
+def _control_issues(
+    where: str, line: int, columns: list[str], texts: list[str], issues: list[Issue]
+) -> None:
+    """A cell with a line break, tab or other control character cannot be written back
+    safely (it would split a CSV line or a message): each is an issue at its cell."""
+    for j, text in enumerate(texts):
+        found = control_character(text)
+        if found is not None:
+            column = shorten(one_line(columns[j])) if j < len(columns) and columns[j] else None
+            issues.append(
+                Issue(
+                    where,
+                    f"holds a control character ({found}: a line break, tab or the like); "
+                    "ids and values must be one line of printable text",
+                    row=line,
+                    column=column,
+                )
+            )
+
+
+def _file_problem(path: Path, folder: Path | None = None) -> str | None:
+    """Why the file at `path` cannot be read as a site file without opening it, or None:
+    a symbolic link to nothing or out of the site folder (its content is not echoed into
+    messages), not a regular file (a FIFO would block), or too large to be a site."""
+    try:
+        if path.is_symlink():
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                return "a symbolic link to nothing (its target does not exist)"
+            if folder is not None and not target.is_relative_to(folder.resolve()):
+                return (
+                    "a symbolic link to a file outside the site folder; copy the file into "
+                    "the folder instead"
+                )
+        info = path.stat()
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    import stat
+
+    if stat.S_ISDIR(info.st_mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_size > MAX_SITE_FILE_BYTES:
+        return (
+            f"too large to be a site file ({info.st_size / 2**30:.1f} GiB; at most "
+            f"{MAX_SITE_FILE_BYTES / 2**30:.0f} GiB)"
+        )
+    return None
+
+
+def _present(path: Path) -> bool:
+    """Whether a site file is there: a dangling symbolic link is (and is reported)."""
+    return path.is_symlink() or path.exists()
+
+
+def _read_csv(path: Path, issues: list[Issue], folder: Path | None = None) -> RawTable | None:
     where = str(path)
+    problem = _file_problem(path, folder)
+    if problem is not None:
+        issues.append(Issue(where, problem))
+        return None
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -180,11 +253,17 @@ def _read_csv(path: Path, issues: list[Issue]) -> RawTable | None:
         issues.append(Issue(where, "file is empty; expected a header line"))
         return None
     header_row, header = rows[0]
-    return _records(where, header, rows[1:], issues, header_row)
+    return _records(where, header, rows[1:], issues, header_row, neutralized=True)
 
 
-def _read_yaml(path: Path, issues: list[Issue]) -> dict[str, str] | None:
+def _read_yaml(
+    path: Path, issues: list[Issue], folder: Path | None = None
+) -> dict[str, str] | None:
     where = str(path)
+    problem = _file_problem(path, folder)
+    if problem is not None:
+        issues.append(Issue(where, problem))
+        return None
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -230,13 +309,18 @@ def read_folder(folder: Path) -> RawSite:
     issues: list[Issue] = []
     if not folder.is_dir():
         raise SiteError(Issue(str(folder), "no such site folder or .xlsx workbook"))
+    try:
+        listed = sorted(folder.iterdir())
+    except OSError as exc:
+        problem = f"cannot read the folder: {exc.strerror or exc}"
+        raise SiteError(Issue(str(folder), problem)) from None
     yaml_path = folder / "site.yaml"
     keys: dict[str, str] = {}
     read: dict[str, str] | None = None
-    if not yaml_path.exists():
+    if not _present(yaml_path):
         issues.append(Issue(str(yaml_path), "required file is missing"))
     else:
-        read = _read_yaml(yaml_path, issues)
+        read = _read_yaml(yaml_path, issues, folder)
     keys = read or {}
     raw = RawSite(folder, str(yaml_path), keys, {k: 0 for k in keys})
     if read is None:
@@ -244,19 +328,19 @@ def read_folder(folder: Path) -> RawSite:
     known = {f"{name}.csv" for name in TABLES} | {"site.yaml"}
     for name, spec in TABLES.items():
         path = folder / f"{name}.csv"
-        if not path.exists():
+        if not _present(path):
             if spec.required:
                 issues.append(Issue(str(path), "required file is missing"))
                 raw.unread.add(name)
             continue
-        table = _read_csv(path, issues)
+        table = _read_csv(path, issues, folder)
         if table is None:
             raw.unread.add(name)
         else:
             table.name = name
             raw.tables[name] = table
-    for path in sorted(folder.glob("*.csv")):
-        if path.name not in known:
+    for path in listed:
+        if path.suffix == ".csv" and path.name not in known:
             issues.append(
                 Issue(str(path), f"unknown file; site tables are {', '.join(sorted(known))}")
             )
@@ -264,28 +348,176 @@ def read_folder(folder: Path) -> RawSite:
     return raw
 
 
-def read_workbook(path: Path) -> RawSite:
-    """Every sheet of a site workbook, as text cells; problems go to `RawSite.issues`."""
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+Rows = list[tuple[int, list[Any]]]  # (spreadsheet row, cell values), blank rows left out
+_UNREADABLE = "not a readable .xlsx workbook"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted .xlsx and old .xls files
 
-    where = str(path)
+
+def _not_a_workbook(path: Path) -> str | None:
+    """Why `path` cannot be an .xlsx workbook, judged from its bytes before any XML is
+    parsed (a password-protected workbook, a CSV or other text file renamed, a zip of
+    something else, a zip that unpacks to more than any site), or None."""
+    import zipfile  # here: a site folder needs none of it (fast start)
+
+    problem = _file_problem(path)
+    if problem is not None:
+        return problem
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise SiteError(Issue(where, f"not a readable .xlsx workbook: {exc}")) from None
-    except Exception as exc:  # zipfile.BadZipFile and friends from garbage files
-        message = shorten(str(exc), 120)
-        raise SiteError(Issue(where, f"not a readable .xlsx workbook: {message}")) from None
-    issues: list[Issue] = []
-    sheets: dict[str, list[tuple[int, list[Any]]]] = {}
+        with path.open("rb") as fh:
+            head = fh.read(512)
+        if head.startswith(_OLE_MAGIC):
+            return (
+                f"{_UNREADABLE}: password-protected (encrypted), or an old .xls file; save it "
+                "without a password as .xlsx"
+            )
+        if not zipfile.is_zipfile(path):
+            if head.startswith(b"PK"):
+                return f"{_UNREADABLE}: a damaged zip archive"
+            if head and b"\0" not in head:
+                return f"{_UNREADABLE}: it holds text (a CSV file named .xlsx?)"
+            return f"{_UNREADABLE}: not a zip archive"
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+        return f"{_UNREADABLE}: {one_line(shorten(str(exc), 120))}"
+    names = {e.filename for e in entries}
+    if "xl/workbook.xml" not in names:
+        return f"{_UNREADABLE}: a zip archive without xl/workbook.xml"
+    unpacked = sum(e.file_size for e in entries)
+    if unpacked > MAX_WORKBOOK_XML_BYTES:
+        return (
+            f"too large to be a site: it unpacks to {unpacked / 2**30:.1f} GiB (at most "
+            f"{MAX_WORKBOOK_XML_BYTES / 2**30:.0f} GiB)"
+        )
+    return None
+
+
+def _sheet_rows(
+    book: Any, formulas: dict[str, dict[tuple[int, int], str]], wanted: str | None
+) -> dict[str, Rows]:
+    """The cells of every sheet of a read-only workbook, row by row. Only the rows and cells
+    the file holds are visited: the size a sheet declares (a formatted cell at XFD1048576)
+    is ignored. A formula cell is noted in `formulas` (sheet -> (row, column) -> formula)."""
+    out: dict[str, Rows] = {}
+    for ws in book.worksheets:
+        if wanted is not None and ws.title != wanted:
+            continue
+        ws.reset_dimensions()  # else each row is padded to the declared last column
+        rows: Rows = []
+        found: dict[tuple[int, int], str] = {}
+        for line, cells in enumerate(ws.iter_rows(), start=1):
+            values: list[Any] = []
+            for j, cell in enumerate(cells, start=1):
+                value = getattr(cell, "value", None)
+                if getattr(cell, "data_type", None) == "f":
+                    found[(line, j)] = str(value)
+                    value = None
+                values.append(value)
+            if any(v is not None and v != "" for v in values):
+                rows.append((line, values))
+        out[ws.title] = rows
+        if found:
+            formulas[ws.title] = found
+    return out
+
+
+def _cached_values(path: Path, formulas: dict[str, dict[tuple[int, int], str]]) -> dict[
+    str, dict[tuple[int, int], Any]
+]:  # fmt: skip
+    """The values a spreadsheet program saved for the formula cells (None where none was
+    saved, as scripts and templates write formulas)."""
+    import openpyxl
+
+    with path.open("rb") as fh:  # closed here even when openpyxl fails half way
+        book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        return _cached_in(book, formulas)
+
+
+def _cached_in(book: Any, formulas: dict[str, dict[tuple[int, int], str]]) -> dict[
+    str, dict[tuple[int, int], Any]
+]:  # fmt: skip
     try:
+        out: dict[str, dict[tuple[int, int], Any]] = {}
         for ws in book.worksheets:
-            sheets[ws.title] = [
-                (i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)
-            ]
+            wanted = formulas.get(ws.title)
+            if not wanted:
+                continue
+            ws.reset_dimensions()
+            last = max(r for r, _ in wanted)
+            cached: dict[tuple[int, int], Any] = {}
+            for line, values in enumerate(ws.iter_rows(max_row=last, values_only=True), 1):
+                for j, value in enumerate(values, start=1):
+                    if (line, j) in wanted:
+                        cached[(line, j)] = value
+            out[ws.title] = cached
+        return out
     finally:
         book.close()
+
+
+def read_workbook_sheets(path: Path, issues: list[Issue], wanted: str | None = None) -> dict[
+    str, Rows
+]:  # fmt: skip
+    """The cells of every sheet of `path` (only sheet `wanted` when given), for site
+    workbooks and plan workbooks alike. A formula is read as the value a spreadsheet program
+    saved with it; one without a saved value is an issue at its cell (never read as empty).
+    Raises SiteError naming the file when it is not a readable workbook: not an .xlsx,
+    encrypted, too large, damaged, or XML that a safe parser refuses (entity expansion)."""
+    import openpyxl
+
+    where = str(path)
+    problem = _not_a_workbook(path)
+    if problem is not None:
+        raise SiteError(Issue(where, problem))
+    formulas: dict[str, dict[tuple[int, int], str]] = {}
+    try:
+        with path.open("rb") as fh:  # closed here even when openpyxl fails half way
+            book = openpyxl.load_workbook(fh, read_only=True, data_only=False)
+            try:
+                sheets = _sheet_rows(book, formulas, wanted)
+            finally:
+                book.close()
+        cached = _cached_values(path, formulas) if formulas else {}
+    except SiteError:
+        raise
+    except Exception as exc:  # anything a damaged or hostile file raises in zip/XML/openpyxl
+        message = one_line(shorten(f"{type(exc).__name__}: {exc}", 160))
+        raise SiteError(Issue(where, f"{_UNREADABLE} ({message})")) from None
+    for title, found in formulas.items():
+        values = cached.get(title, {})
+        rows = dict(sheets[title])
+        for (line, j), formula in found.items():
+            value = values.get((line, j))
+            if value is None:
+                issues.append(
+                    Issue(
+                        f"{where}:{shorten(title)}",
+                        f"cell {_column_letter(j)}{line} holds a formula "
+                        f"({one_line(shorten(formula))}) without a saved result; open and save "
+                        "the workbook in a spreadsheet program, or type the value",
+                        row=line,
+                    )
+                )
+            elif line in rows:
+                rows[line][j - 1] = value
+            else:
+                sheets[title].append((line, [None] * (j - 1) + [value]))
+        sheets[title].sort(key=lambda item: item[0])
+    return sheets
+
+
+def _column_letter(j: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(j))
+
+
+def read_workbook(path: Path) -> RawSite:
+    """Every sheet of a site workbook, as text cells; problems go to `RawSite.issues`.
+    A file that is not a readable workbook raises SiteError naming it (exit 2)."""
+    where = str(path)
+    issues: list[Issue] = []
+    sheets = read_workbook_sheets(path, issues)
     raw = RawSite(path, f"{where}:{SITE_SHEET}", {}, {})
     if SITE_SHEET not in sheets:
         issues.append(Issue(where, f"required sheet '{SITE_SHEET}' is missing"))
@@ -506,6 +738,11 @@ def _parse_site_keys(raw: RawSite, issues: list[Issue]) -> dict[str, Any]:
             issues.append(_site_issue(raw, key, f"unknown key (allowed: {allowed})", "key"))
             continue
         if text == "":
+            continue
+        found = control_character(text)
+        if found is not None:
+            message = f"holds a control character ({found}); values must be one line of text"
+            issues.append(_site_issue(raw, key, message))
             continue
         try:
             out[key] = _site_key_adapter(key).validate_python(text)

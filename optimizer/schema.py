@@ -11,13 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimizer.choices import STRATEGIES  # noqa: F401 (re-exported: `--strategy`'s choices)
+
 MEDIA: tuple[str, str] = ("air", "liquid")
 COLOCATE = ("none", "hall", "pod")
 OBJECTIVES = ("gpus", "cost")
-# How a plan is solved (`--strategy`): auto = surrogate bound + power-group heuristic + HiGHS
-# stopped once within the gap of the bound; auto-cut = the same with the bound also added as
-# the row objective <= bound; plain = HiGHS alone (docs/strategy.md).
-STRATEGIES = ("auto", "auto-cut", "plain")
 HOURS_PER_YEAR = 8760
 DEFAULT_DESIGN_TEMP_C = 35.0
 
@@ -224,10 +222,10 @@ class Site(_Frozen):
 
     def path(self, device: str) -> tuple[str, ...]:
         """The device and all its ancestors, from the device up to its root."""
-        out: list[str] = []
+        out: dict[str, None] = {}  # ordered, with constant-time membership
         current: str | None = device
         while current is not None and current not in out:
-            out.append(current)
+            out[current] = None
             current = self.device_by_id[current].parent
         return tuple(out)
 

@@ -11,6 +11,7 @@ matrices. The hand-off was measured against Pyomo's `highs` plugin: see docs/per
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -260,18 +261,45 @@ def _pass(h: highspy.Highs, model: Compiled, relax: bool = False) -> None:
 
 def _run_interruptibly(h: highspy.Highs) -> bool:
     """Run HiGHS in its own thread; Ctrl-C cancels the solve cleanly (HiGHS stops at its next
-    check) instead of killing the process. Returns whether Ctrl-C was pressed."""
-    interrupted = False
+    check) instead of killing the process. Returns whether Ctrl-C was pressed.
+
+    While HiGHS runs, Ctrl-C only sets a flag and cancels (a handler of our own): a
+    KeyboardInterrupt raised between two lines of the waiting loop would leave the HiGHS
+    thread running while the interpreter exits, and its C++ threads then abort the process
+    (SIGABRT). The thread is always waited for."""
+    pressed: list[int] = []
     h.HandleUserInterrupt = True  # HiGHS's interrupt callbacks then honour cancelSolve()
-    worker = threading.Thread(target=h.run, name="highs", daemon=True)
-    worker.start()
-    while worker.is_alive():
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        pressed.append(signum)
+        h.cancelSolve()
+
+    def run() -> None:
         try:
-            worker.join(0.1)
-        except KeyboardInterrupt:
-            interrupted = True
-            h.cancelSolve()
-    return interrupted
+            h.run()
+        finally:
+            # HiGHS keeps a task scheduler per thread: let it go with the thread, as
+            # highspy's own solve thread does.
+            highspy.Highs.resetThreadScheduler(False)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM) if in_main else ()
+    previous = {s: signal.signal(s, on_interrupt) for s in signals}
+    try:
+        worker = threading.Thread(target=run, name="highs", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            try:
+                worker.join(0.1)
+            except KeyboardInterrupt:  # outside the main thread's handler (not in main)
+                pressed.append(signal.SIGINT)
+                h.cancelSolve()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if signal.SIGTERM in pressed:  # now that HiGHS has stopped: terminate as asked
+        signal.raise_signal(signal.SIGTERM)
+    return bool(pressed)
 
 
 class Solver:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer import verify
-from optimizer.api import Stages, resolve_site
+from optimizer.api import Stages, resolve_site, updated_site
 from optimizer.errors import InternalError, UsageError
 from optimizer.formulation import BuiltModel, Family, build_model
 from optimizer.layout import placements_from_counts, placements_with_phases
@@ -56,6 +56,9 @@ SWEEP_COLUMNS = [
 ]
 
 
+MAX_POINTS = 1000  # points of one sweep, over all its ranges together
+
+
 def parse_range(text: str, name: str) -> list[float]:
     """`A:B:STEP` -> [A, A+STEP, ..., B] (both ends included); `A` -> [A]; `A,B,C` -> list."""
     try:
@@ -63,6 +66,8 @@ def parse_range(text: str, name: str) -> list[float]:
             parts = [float(v) for v in text.split(",") if v.strip()]
             if not parts or not all(np.isfinite(v) and v >= 0 for v in parts):
                 raise ValueError
+            if len(parts) > MAX_POINTS:
+                raise UsageError(f"{name} gives {len(parts):,} points; at most {MAX_POINTS:,}")
             return parts
         parts = [float(v) for v in text.split(":")]
     except ValueError:
@@ -77,11 +82,13 @@ def parse_range(text: str, name: str) -> list[float]:
     if step <= 0 or b < a:
         raise UsageError(f"{name} needs A <= B and STEP > 0, got '{text}'")
     n = int(np.floor((b - a) / step + 1e-9))
+    if n + 1 > MAX_POINTS:  # before a list of a billion points is made
+        raise UsageError(f"{name} gives {n + 1:,} points; at most {MAX_POINTS:,}")
     values = [a + k * step for k in range(n + 1)]
     if values[-1] < b - 1e-9:
         values.append(b)
-    if len(values) > 1000:
-        raise UsageError(f"{name} gives {len(values)} points; at most 1,000")
+    if len(values) > MAX_POINTS:
+        raise UsageError(f"{name} gives {len(values):,} points; at most {MAX_POINTS:,}")
     return [round(v, 9) for v in values]
 
 
@@ -190,10 +197,19 @@ def sweep(
     onsites = list(onsite_mw) if onsite_mw else [base.onsite_firm_kw / 1000.0]
     temps = list(design_temp_c) if design_temp_c else [base.design_temp_c]
     options = SolveOptions(time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
+    if len(grids) * len(onsites) * len(temps) > MAX_POINTS:
+        raise UsageError(
+            f"the ranges give {len(grids) * len(onsites) * len(temps):,} points together "
+            f"({len(grids)} x {len(onsites)} x {len(temps)}); at most {MAX_POINTS:,}"
+        )
     points = sorted(itertools.product(grids, onsites), key=lambda gs: (gs[0] + gs[1], gs))
     rows: list[dict[str, Any]] = []
     for temp in sorted(temps):
-        site = base.with_updates(design_temp_c=float(temp))
+        site = updated_site(base, "--design-temp-c", design_temp_c=float(temp))
+        updated_site(  # the largest point in range before any is solved
+            site, "--grid-mw/--onsite-mw", grid_limit_kw=max(grids) * 1e3,
+            onsite_firm_kw=max(onsites) * 1e3,
+        )  # fmt: skip
         shares = [points[j::jobs] for j in range(min(jobs, len(points)))]
         if len(shares) == 1:
             rows += _solve_points(site, points, options, strategy)

@@ -93,3 +93,19 @@ def test_direct_highspy_matches_the_pyomo_model(site: str) -> None:
     direct = direct_highspy.solve(h, time_limit_s=30)
     assert pyomo_solution.status == "optimal" and direct.status == "Optimal"
     assert direct.objective == pytest.approx(pyomo_solution.objective, abs=1e-6)
+
+
+def test_validate_scale_and_import_time_run_at_a_tiny_scale(tmp_path: Path, capsys) -> None:
+    """benchmarks/validate_scale.py (a 300-row site, a 50-level chain) and
+    benchmarks/import_time.py (one repeat): every case validates (exit 0)."""
+    import import_time
+    import validate_scale
+
+    out = tmp_path / "scale.csv"
+    validate_scale.main(["--rows", "300", "--chain", "50", "--out", str(out)])
+    lines = out.read_text().splitlines()
+    assert lines[0] == "shape,size,seconds,cpu_s,peak_mb,exit,cpu_s_per_1000"
+    assert [line.split(",")[5] for line in lines[1:]] == ["0", "0"]
+    import_time.main(["--repeat", "1"])
+    printed = capsys.readouterr().out
+    assert "rackfit --help" in printed and "rackfit validate data/small" in printed

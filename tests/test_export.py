@@ -732,7 +732,7 @@ def test_workbook_errors_name_the_sheet_and_row(plan, tmp_path):
     [
         ("empty.csv", b"", "the file is empty"),
         ("binary.csv", b"\xff\xfe\x00\x81garbage\x00", "not a UTF-8 text file"),
-        ("broken.xlsx", b"not a zip", "cannot read as an .xlsx workbook"),
+        ("broken.xlsx", b"not a zip", "not a readable .xlsx workbook"),
     ],
 )
 def test_unreadable_files_are_site_errors(tmp_path, name, content, message):

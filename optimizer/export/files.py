@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +26,11 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.errors import UsageError
-from optimizer.export.atomic import check_replaceable_folder, write_atomically
+from optimizer.export.atomic import (
+    check_replaceable_folder,
+    check_replaceable_workbook,
+    write_atomically,
+)
 from optimizer.export.pictures import (
     FloorPlans,
     picture_names,
@@ -38,8 +44,9 @@ from optimizer.export.values import (
     output_tables,
     summary_for_output,
 )
-from optimizer.export.workbook import write_workbook
+from optimizer.export.workbook import too_large_for_a_sheet, write_workbook
 from optimizer.tables import Plan
+from optimizer.textsafe import neutralized_table
 
 
 def write_plan(plan: Plan, out: Path) -> Path:
@@ -54,10 +61,14 @@ def write_plan(plan: Plan, out: Path) -> Path:
     out = Path(out)
     if out.name in ("", ".", ".."):
         raise UsageError(f"--out {out}: name a new folder or an .xlsx file, not {out}")
+    if out.is_symlink() and not out.exists():
+        target = os.readlink(out)
+        raise UsageError(f"--out {out} is a symbolic link to nothing ({target}); choose another")
     with _collector_paused():
         if out.suffix.lower() == ".xlsx":
             if out.is_dir():
                 raise UsageError(f"{out} is a folder, not a workbook; choose another --out")
+            check_replaceable_workbook(out)
             write_atomically(out, lambda tmp: write_workbook(plan, tmp / out.name))
         else:
             check_replaceable_folder(out)
@@ -86,15 +97,21 @@ def _write_plan_folder(plan: Plan, folder: Path) -> None:
     for name, table in tables.items():
         _write_csv(table, folder / f"{name}.csv")
     _write_summary_json(plan, folder / SUMMARY_NAME)
-    write_workbook(plan, folder / WORKBOOK_NAME, tables)
-    floor_plans = FloorPlans(plan)
-    for hall, file_name in picture_names(plan).items():
-        floor_plans.save(hall, folder / file_name)
-    save_figure(utilization_figure(plan), folder / UTILIZATION_PICTURE)
+    if too_large_for_a_sheet(tables) is None:  # else the CSVs alone hold the tables
+        write_workbook(plan, folder / WORKBOOK_NAME, tables)
+    with warnings.catch_warnings():
+        # A name in a script the font lacks (CJK, emoji) is drawn as boxes; matplotlib's
+        # warning per glyph would reach the terminal, even under --quiet.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        floor_plans = FloorPlans(plan)
+        for hall, file_name in picture_names(plan).items():
+            floor_plans.save(hall, folder / file_name)
+        save_figure(utilization_figure(plan), folder / UTILIZATION_PICTURE)
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    table.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    neutralized_table(table).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def _write_summary_json(plan: Plan, path: Path) -> None:

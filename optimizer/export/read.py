@@ -3,26 +3,17 @@ workbook or a hand-edited placements CSV, with every problem located by file, ro
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl.utils.exceptions import InvalidFileException
 
 from optimizer.errors import Issue, SiteError
 from optimizer.tables import PLACEMENT_COLUMNS
 from optimizer.text import cell_text
+from optimizer.textsafe import unneutralize
 
-_UNREADABLE_WORKBOOK = (
-    zipfile.BadZipFile,
-    InvalidFileException,
-    SyntaxError,  # XML errors (ElementTree's and lxml's)
-    KeyError,
-    OSError,
-    TypeError,
-    ValueError,
-)
+MAX_POSITION = 10_000_000  # the most positions a row may have (schema.NonNegInt)
 
 
 def read_plan_placements(path: Path) -> pd.DataFrame:
@@ -56,7 +47,7 @@ def read_plan_placements(path: Path) -> pd.DataFrame:
 def _read_placements_csv(path: Path) -> pd.DataFrame:
     try:
         # Blank lines are kept (and dropped below) so that row numbers match the file.
-        return pd.read_csv(
+        table = pd.read_csv(
             path,
             dtype=str,
             keep_default_na=False,
@@ -70,19 +61,36 @@ def _read_placements_csv(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as e:
         message = f"cannot read as CSV: {str(e).strip()}"
         raise SiteError(Issue(where=str(path), message=message)) from None
+    return table.map(unneutralize)  # an id written neutralized reads back as itself
 
 
 def _read_placements_sheet(path: Path) -> pd.DataFrame:
-    try:
-        with pd.ExcelFile(path, engine="openpyxl") as workbook:
-            sheets = [str(s) for s in workbook.sheet_names]
-            if "placements" in sheets:
-                return pd.read_excel(workbook, sheet_name="placements", dtype=object)
-    except _UNREADABLE_WORKBOOK as e:
-        message = f"cannot read as an .xlsx workbook: {type(e).__name__}: {e}"
-        raise SiteError(Issue(where=str(path), message=message)) from None
-    message = f"no sheet 'placements' (sheets: {', '.join(sheets)})"
-    raise SiteError(Issue(where=str(path), message=message))
+    """The sheet `placements` as cells, through the site loader's safe reader (only the
+    cells the file holds, formulas by their saved value, `NA` stays the id `NA`, a hostile
+    or damaged file one error naming it)."""
+    from optimizer.loaders import read_workbook_sheets
+
+    issues: list[Issue] = []
+    sheets = read_workbook_sheets(path, issues, wanted="placements")
+    if issues:
+        raise SiteError(issues)
+    if "placements" not in sheets:
+        message = "no sheet 'placements' (a plan workbook has one)"
+        raise SiteError(Issue(where=str(path), message=message))
+    rows = sheets["placements"]
+    if not rows:
+        return pd.DataFrame()
+    (first, header), body = rows[0], rows[1:]
+    width = max(len(values) for _, values in rows)
+    names = [
+        f"Unnamed: {j}" if h is None or str(h).strip() == "" else str(h)
+        for j, h in enumerate(list(header) + [None] * (width - len(header)))
+    ]
+    # Row numbers kept (blank rows stay, as blank records): the header is the first row.
+    records: list[list[Any]] = [[None] * width for _ in range(body[-1][0] - first if body else 0)]
+    for line, values in body:
+        records[line - first - 1] = list(values) + [None] * (width - len(values))
+    return pd.DataFrame(records, columns=names, dtype=object)
 
 
 OPTIONAL_PLACEMENT_COLUMNS = ("existing", "phase")  # contract v1.1
@@ -120,9 +128,9 @@ def _placements_from_raw(raw: pd.DataFrame, where: str) -> pd.DataFrame:
             if record[column] == "" and not (column == "cluster" and existing == "true"):
                 issues.append(Issue(where, "empty; every rack needs one", line, column))
         position = _whole_number(record["position"])
-        if position is None or position < 1:
+        if position is None or not 1 <= position <= MAX_POSITION:
             shown = record["position"] or "empty"
-            message = f"{shown!r} is not a position (a whole number from 1)"
+            message = f"{shown!r} is not a position (a whole number from 1 to {MAX_POSITION:,})"
             issues.append(Issue(where, message, line, "position"))
         positions.append(position or 0)
     if issues:

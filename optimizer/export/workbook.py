@@ -16,6 +16,7 @@ from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from optimizer.errors import UsageError
 from optimizer.export.values import (
     AMBER_HEX,
     AMBER_UTILIZATION,
@@ -32,21 +33,40 @@ from optimizer.export.values import (
     summary_for_output,
 )
 from optimizer.tables import Plan
+from optimizer.textsafe import string_cells
 
 MAX_COLUMN_WIDTH = 60
 _NUMBER_FORMATS = {"kw": "#,##0.0", "count": "#,##0", "share": "0.0%"}
+SHEET_ROWS = 1_048_576  # the most rows an Excel sheet holds, the header included
+
+
+def too_large_for_a_sheet(tables: Mapping[str, pd.DataFrame]) -> str | None:
+    """Why the tables cannot be one workbook (a table longer than a sheet), or None."""
+    for name, table in tables.items():
+        if len(table) + 1 > SHEET_ROWS:
+            return (
+                f"the plan's {name} table has {len(table):,} rows, more than an Excel sheet "
+                f"holds ({SHEET_ROWS - 1:,} below its header)"
+            )
+    return None
 
 
 def write_workbook(
     plan: Plan, path: Path, tables: Mapping[str, pd.DataFrame] | None = None
 ) -> None:
+    """The plan as one workbook. Every text cell is a string cell, never a formula, whatever
+    an id starts with (docs/outputs.md, spreadsheet safety)."""
     tables = output_tables(plan) if tables is None else tables
+    problem = too_large_for_a_sheet(tables)
+    if problem is not None:
+        raise UsageError(f"{problem}; write a plan folder (--out DIR) for the CSV tables")
     workbook = Workbook()
     summary_sheet = workbook.active
     summary_sheet.title = SUMMARY_SHEET
     _fill_summary_sheet(summary_sheet, plan, tables["clusters"])
     for name, table in tables.items():
         _fill_table_sheet(workbook.create_sheet(sheet_title(name)), table)
+    string_cells(workbook)
     workbook.save(path)
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 from optimizer.errors import Issue, SiteError
 from optimizer.report import binding_limits_in, cell_is_true
 from optimizer.schema import Site
+from optimizer.textsafe import unneutralize_value
 
 ALL_HALLS_MOST_POSITIONS = 5000  # above this, the page draws one hall at a time
 TABLE_NAMES = ("clusters", "power", "cooling", "pods", "rows", "grid", "stranded", "phases")
@@ -206,11 +207,17 @@ def _read_summary_json(path: Path) -> dict[str, Any]:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, encoding="utf-8-sig")
+        # Only an empty cell is missing (a hall named NA stays NA), and a text field written
+        # neutralized against formulas reads back as the id it stands for (textsafe).
+        table = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
         raise SiteError(Issue(str(path), f"cannot read as CSV: {str(e).strip()}")) from None
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):  # text (object or str dtype)
+            table[column] = table[column].map(unneutralize_value)
+    return table
 
 
 def _read_workbook(path: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:

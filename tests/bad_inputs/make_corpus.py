@@ -4,13 +4,20 @@ Every case is `data/small` with exactly one defect, written either as a site fol
 (`tests/bad_inputs/<case>/`) or as a workbook (`tests/bad_inputs/<case>.xlsx`). Beside the cases,
 `expected.csv` lists, per case, the issue the loader must report:
 
-    case, file, row, column, message, known_bug
+    case, file, row, column, message, known_bug, exit
 
 `file` is the basename of `Issue.where` (`rows.csv`, `site.yaml`, `wb_bad_type.xlsx:rows`, ...);
 `row` is the row as a spreadsheet shows it (header = row 1), empty when the issue has none;
 `column` is the column or `site.yaml` key, empty when none; `message` is a fragment of the
 message. `known_bug` is empty unless the loader does not report the case correctly yet: then
 it says what is wrong, and `tests/test_validation.py` marks the case as a strict xfail.
+`exit` is the exit code of `rackfit validate` on the case (2: bad input), which
+`tests/test_hostile_inputs.py` checks through the command line, with the message.
+
+The `hostile_*` cases are files as an attacker or a broken tool makes them (an XML entity
+bomb, a zip of something else, a CSV renamed .xlsx, an encrypted workbook, a sheet cut short,
+a sheet that declares a million rows and 16,384 columns, a zip that claims to unpack to
+gigabytes, a formula without a saved value, a line break or an escape character in an id).
 
 The script only writes below `tests/bad_inputs/` and removes only the cases it generates (and
 those listed in an older `expected.csv`).
@@ -99,6 +106,8 @@ class Case:
     message: str
     workbook: bool = False
     known_bug: str = ""
+    build: Callable[[Path], None] | None = None  # writes the whole case itself (hostile_*)
+    exit: int = 2
 
 
 Edit = Callable[[dict[str, str]], Files]
@@ -132,6 +141,115 @@ def edit(name: str, change: Callable[[str], str | bytes]) -> Edit:
 ROW_L2 = "L,L2,4,PDU-LA,PDU-LB,150,,true,POD-L"
 UNSORTED = "temp_c,air_overhead,liquid_overhead\n10,0.15,0.04\n40,0.48,0.2\n25,0.27,0.08\n"
 RAGGED = "more cells than header columns"
+
+
+# -- hostile files: each builder writes the whole case ---------------------------------------
+def _zip(path: Path, entries: list[tuple[str, bytes]]) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in entries:
+            zout.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data,
+                          compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+
+
+def _small_workbook_entries(tmp: Path) -> list[tuple[str, bytes]]:
+    write_workbook(tmp, small_files())
+    with zipfile.ZipFile(tmp) as zin:
+        return [(info.filename, zin.read(info)) for info in zin.infolist()]
+
+
+def _sheet_entry(entries: list[tuple[str, bytes]], title: str) -> str:
+    """The zip entry of the sheet called `title` (sheets are written in the files' order)."""
+    order = ["site", *(Path(n).stem for n in SITE_FILES if n != "site.yaml")]
+    return f"xl/worksheets/sheet{order.index(title) + 1}.xml"
+
+
+def _with_sheet(title: str, change: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    def build(path: Path) -> None:
+        entries = _small_workbook_entries(path)
+        target = _sheet_entry(entries, title)
+        _zip(path, [(n, change(d) if n == target else d) for n, d in entries])
+
+    return build
+
+
+BOMB = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode()
+        for i in range(1, 10)
+    )
+    + b']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+    b"</sheetData></worksheet>"
+)
+FAR_CELL = b'<row r="1048576"><c r="XFD1048576" s="0" t="inlineStr"><is><t>x</t></is></c></row>'
+
+
+def _huge_dimension(data: bytes) -> bytes:
+    """One more cell, at XFD1048576, and a dimension that declares the whole sheet."""
+    data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', data)
+    return data.replace(b"</sheetData>", FAR_CELL + b"</sheetData>")
+
+
+def _formula_without_value(data: bytes) -> bytes:
+    """rows!F2 (max_rack_kw of L1, 150) as the formula =10 with no saved value, as scripts
+    and templates write formulas."""
+    return re.sub(rb'<c r="F2"[^>]*>.*?</c>', b'<c r="F2"><f>10</f></c>', data, count=1)
+
+
+def _claims_gigabytes(path: Path) -> None:
+    """A valid workbook whose zip directory says one sheet unpacks to almost 4 GiB."""
+    entries = _small_workbook_entries(path)
+    _zip(path, entries)
+    data = bytearray(path.read_bytes())
+    target = _sheet_entry(entries, "rows").encode()
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        name_length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_length] == target:
+            data[at + 24 : at + 28] = (0xFFFFFF00).to_bytes(4, "little")  # uncompressed size
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+
+
+def _raw(content: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(content)
+
+
+def _zip_of(name: str, content: bytes) -> Callable[[Path], None]:
+    return lambda path: _zip(path, [(name, content)])
+
+
+def _truncated(path: Path) -> None:
+    _with_sheet("rows", lambda d: d[: len(d) // 2])(path)
+
+
+def _folder(edits: Files) -> Callable[[Path], None]:
+    def build(path: Path) -> None:
+        path.mkdir()
+        files: Files = dict(small_files()) | edits
+        for name, content in files.items():
+            if content is not None:
+                data = content.encode("utf-8") if isinstance(content, str) else content
+                (path / name).write_bytes(data)
+
+    return build
+
+
+def _demand_with(cluster: str) -> str:
+    rows = list(csv.reader(io.StringIO(small_files()["demand.csv"])))
+    rows[1][0] = cluster
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+# A CSV cell that holds a line break and a forged message line; an escape sequence in a hall.
+FORGED = "train\nerror: everything is fine"
+ESCAPE = "L\x1b[2J"
+UNREADABLE = "not a readable .xlsx workbook"
+OLE = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504) + b"EncryptedPackage" * 64
+
 
 CASES: list[Case] = [
     # missing / unknown files and columns
@@ -288,6 +406,30 @@ CASES: list[Case] = [
          "wb_extra_cell.xlsx:rows", 3, None, RAGGED, True),
     Case("wb_empty_sheet", put("pods.csv", ""),
          "wb_empty_sheet.xlsx:pods", None, None, "sheet is empty", True),
+    # hostile files
+    Case("hostile_entity_bomb.xlsx", put("x", None), "hostile_entity_bomb.xlsx", None, None,
+         UNREADABLE, build=_with_sheet("rows", lambda d: BOMB)),
+    Case("hostile_zip_of_text.xlsx", put("x", None), "hostile_zip_of_text.xlsx", None, None,
+         "a zip archive without xl/workbook.xml", build=_zip_of("notes.txt", b"hello\n")),
+    Case("hostile_csv_renamed.xlsx", put("x", None), "hostile_csv_renamed.xlsx", None, None,
+         "a CSV file named .xlsx", build=_raw(small_files()["rows.csv"].encode())),
+    Case("hostile_encrypted.xlsx", put("x", None), "hostile_encrypted.xlsx", None, None,
+         "password-protected", build=_raw(OLE)),
+    Case("hostile_truncated_sheet.xlsx", put("x", None), "hostile_truncated_sheet.xlsx", None,
+         None, UNREADABLE, build=_truncated),
+    Case("hostile_claims_gigabytes.xlsx", put("x", None), "hostile_claims_gigabytes.xlsx",
+         None, None, "too large to be a site", build=_claims_gigabytes),
+    Case("hostile_huge_dimension.xlsx", put("x", None), "hostile_huge_dimension.xlsx:rows",
+         1048576, None, RAGGED, build=_with_sheet("rows", _huge_dimension)),
+    Case("hostile_formula_without_value.xlsx", put("x", None),
+         "hostile_formula_without_value.xlsx:rows", 2, None,
+         "cell F2 holds a formula (=10) without a saved result",
+         build=_with_sheet("rows", _formula_without_value)),
+    Case("hostile_line_break_id", put("x", None), "demand.csv", 2, "cluster",
+         "holds a control character (U+000A", build=_folder({"demand.csv": _demand_with(FORGED)})),
+    Case("hostile_escape_in_hall", put("x", None), "rows.csv", 2, "hall",
+         "holds a control character (U+001B",
+         build=_folder({"rows.csv": set_cell(small_files()["rows.csv"], 2, "hall", ESCAPE)})),
 ]  # fmt: skip
 
 
@@ -347,6 +489,9 @@ def case_files(case: Case) -> Files:
 
 
 def write_case(case: Case) -> None:
+    if case.build is not None:
+        case.build(HERE / case.name)
+        return
     files = case_files(case)
     if case.workbook:
         texts = {k: v for k, v in files.items() if isinstance(v, str)}
@@ -362,7 +507,7 @@ def write_case(case: Case) -> None:
 
 
 def case_path(case: Case) -> str:
-    return f"{case.name}.xlsx" if case.workbook else case.name
+    return f"{case.name}.xlsx" if case.workbook else case.name  # hostile_*: name is the file
 
 
 def clean(names: set[str]) -> None:
@@ -386,11 +531,11 @@ def main() -> None:
         write_case(case)
     with (HERE / "expected.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, lineterminator="\n")
-        out.writerow(["case", "file", "row", "column", "message", "known_bug"])
+        out.writerow(["case", "file", "row", "column", "message", "known_bug", "exit"])
         for case in CASES:
             row = "" if case.row is None else str(case.row)
             out.writerow([case_path(case), case.file, row, case.column or "", case.message,
-                          case.known_bug])  # fmt: skip
+                          case.known_bug, case.exit])  # fmt: skip
     print(f"wrote {len(CASES)} cases to {HERE}")
 
 
