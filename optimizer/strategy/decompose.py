@@ -123,14 +123,17 @@ def _hall_site(site: Site, hall: str) -> Site:
     rows = tuple(r for r in site.rows if r.hall == hall)
     devices = {d for r in rows for feed in r.feeds for d in site.path(feed)}
     pods = {r.pod for r in rows if r.pod is not None}
-    return site.with_updates(
-        rows=[r.model_dump() for r in rows],
-        devices=[d.model_dump() for d in site.devices if d.device in devices],
-        cooling=[c.model_dump() for c in site.cooling if c.hall == hall],
-        pods=[p.model_dump() for p in site.pods if p.pod in pods],
-        demand=[c.model_copy(update={"min_racks": 0}).model_dump() for c in site.demand],
-        weather=[],  # the objective is replaced by reduced costs; the grid uses design_temp_c
+    fields = {name: getattr(site, name) for name in type(site).model_fields}
+    fields.update(
+        rows=rows,
+        devices=tuple(d for d in site.devices if d.device in devices),
+        cooling=tuple(c for c in site.cooling if c.hall == hall),
+        pods=tuple(p for p in site.pods if p.pod in pods),
+        demand=tuple(c.model_copy(update={"min_racks": 0}) for c in site.demand),
+        weather=(),  # the objective is replaced by reduced costs; the grid uses design_temp_c
     )
+    # parts of a valid site, so no validation again (it would cost O(site) per hall)
+    return type(site).model_construct(**fields)
 
 
 def _column_halls(built: BuiltModel, model: Compiled, halls: dict[str, int]) -> np.ndarray:
@@ -154,7 +157,9 @@ def _blocks(
     hall_of: np.ndarray,
     coupling: np.ndarray,
     supply_kw: float | None,
-) -> list[_Block]:
+    deadline: float,
+) -> list[_Block] | None:
+    """One block per hall; None when building them all would not fit before `deadline`."""
     a = model.A.tocsc()
     local = ~coupling
     a_rows = model.A.tocsr()
@@ -170,8 +175,12 @@ def _blocks(
         if col >= 0
     }
     col_of_choice = dict(zip(built.colocation, model.choice_column.tolist(), strict=True))
-    blocks = []
+    blocks: list[_Block] = []
+    began = time.perf_counter()
     for h, hall in enumerate(site.halls):
+        now = time.perf_counter()
+        if blocks and now + (now - began) / len(blocks) > deadline:
+            return None
         sub = _hall_site(site, hall)
         agg = build_aggregate(Index(sub), power_limits(sub), built.objective_name, supply_kw)
         compiled = compile_model(agg.model)
@@ -341,7 +350,9 @@ def decomposition_bound(
     if (hall_of < 0).any() or len(site.halls) < 1:
         return DecompositionBound(bound=None, skipped="columns outside every hall")
     result = DecompositionBound(bound=None, blocks=len(site.halls))
-    blocks = _blocks(built, model, site, hall_of, coupling, supply_kw)
+    blocks = _blocks(built, model, site, hall_of, coupling, supply_kw, began + budget_s)
+    if blocks is None:
+        return replace(result, skipped="no time to build every hall's aggregate")
     result.distinct_blocks = len({b.key for b in blocks})
     cost = sign * model.cost
     offset = sign * model.cost_offset
