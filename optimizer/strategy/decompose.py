@@ -390,7 +390,8 @@ def decomposition_bound(
 
     def lagrangian(pi: np.ndarray, with_lp: bool) -> tuple[float, list[np.ndarray | None]]:
         reduced = cost - a_c.T @ pi
-        seconds = min(HALL_MIP_SECONDS, max(deadline_left(), 0.0) / max(len(blocks), 1))
+        # two MIPs a hall (aggregate, row level) share what is left
+        seconds = min(HALL_MIP_SECONDS, max(deadline_left(), 0.0) / max(2 * len(blocks), 1))
         total, plans = pricer.price(reduced, seconds, with_lp)
         return total + _row_term(pi, lower, upper) + offset, plans
 
