@@ -137,8 +137,8 @@ def solve_with_strategy(
     limit = options.time_limit_s
     with stages.stage("bound"):
         agg_options = replace(
-            options, time_limit_s=max(limit * SURROGATE_SHARE, 0.5), mip_gap=options.mip_gap * 0.1
-        )  # a small model: its own gap must not eat the plan's
+            options, time_limit_s=max(limit * SURROGATE_SHARE, 0.5), mip_gap=options.mip_gap * 0.9
+        )  # a tighter target made data/colossus's aggregate miss its budget (measured)
         sb = surrogate_bound(
             built.index, built.power_limits, built.objective_name, agg_options,
             site.supply_limit_kw,
