@@ -19,6 +19,7 @@ from optimizer.cli_common import (
     solve_options,
 )
 from optimizer.errors import UsageError
+from optimizer.report_cli import report
 from optimizer.status import Status
 from optimizer.studies_cli import batch, sweep
 
@@ -71,6 +72,12 @@ def validate(site: Path) -> None:
     help="A folder (CSV tables, summary.json, plan.xlsx, pictures) or a FILE.xlsx.",
 )
 @solve_options
+@click.option(
+    "--report",
+    "with_report",
+    is_flag=True,
+    help="Also write the plan as one HTML page (OUT/plan.html; OUT.html beside a workbook).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also show the solver's own log.")
 @handles_errors
@@ -83,6 +90,7 @@ def plan(
     threads: int | None,
     grid_mw: float | None,
     strategy: str,
+    with_report: bool,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -137,6 +145,10 @@ def plan(
     )
     write_began = time.perf_counter()
     write_plan(result, out)
+    if with_report:
+        from optimizer.export.report import report_input, report_path_for, write_report
+
+        write_report(report_input(result), report_path_for(out))
     on_stage("write", time.perf_counter() - write_began)
     if result.status == Status.TIME_LIMIT:
         gap = result.summary.get("mip_gap")
@@ -261,6 +273,7 @@ def convert(site: Path, out: Path) -> None:
 
 main.add_command(sweep)
 main.add_command(batch)
+main.add_command(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from optimizer.tables import Plan
 
@@ -17,26 +22,48 @@ MARGINAL_UNITS = {
 
 def binding_limits(plan: Plan, most: int = 8) -> list[tuple[str, str, float, float]]:
     """(kind, where, utilization, marginal value) of the binding limits, largest marginal
-    value first."""
-    found: list[tuple[str, str, float, float]] = []
-    for _, r in plan.power[plan.power["binding"]].iterrows():
-        when = "normal" if r["worst_failure"] is None else f"after {r['worst_failure']} fails"
+    value first: the first `most` of `binding_limits_in`."""
+    tables = {"power": plan.power, "cooling": plan.cooling, "pods": plan.pods}
+    tables.update({"grid": plan.grid, "rows": plan.rows})
+    return binding_limits_in(tables)[:most]
+
+
+def binding_limits_in(tables: Mapping[str, pd.DataFrame]) -> list[tuple[str, str, float, float]]:
+    """Every binding limit of a plan's tables (those of a Plan, or read back from a plan
+    folder, where an empty `worst_failure` is NaN), largest marginal value first."""
+    found: list[tuple[str, str, Any, Any]] = []
+
+    def binding(name: str) -> list[dict[Any, Any]]:
+        table = tables.get(name)
+        if table is None or "binding" not in table.columns:
+            return []
+        return [r for r in table.to_dict("records") if cell_is_true(r["binding"])]
+
+    for r in binding("power"):
+        failure = r.get("worst_failure")
+        when = "normal" if failure is None or pd.isna(failure) else f"after {failure} fails"
         found.append(("power", f"{r['device']} ({when})", r["utilization"], r["marginal_value"]))
-    for _, r in plan.cooling[plan.cooling["binding"]].iterrows():
-        found.append(
-            ("cooling", f"{r['hall']} {r['medium']}", r["utilization"], r["marginal_value"])
-        )
-    for _, r in plan.pods[plan.pods["binding"]].iterrows():
+    for r in binding("cooling"):
+        where = f"{r['hall']} {r['medium']}"
+        found.append(("cooling", where, r["utilization"], r["marginal_value"]))
+    for r in binding("pods"):
         found.append(("pods", str(r["pod"]), r["utilization"], r["marginal_value"]))
-    for _, r in plan.grid[plan.grid["binding"]].iterrows():
+    for r in binding("grid"):
         found.append(("grid", "site supply", r["utilization"], r["marginal_value"]))
-    full_rows = plan.rows[plan.rows["binding"]]
-    if len(full_rows):
-        found.append(
-            ("rows", f"{len(full_rows)} full rows", 1.0, float(full_rows["marginal_value"].sum()))
-        )
-    found.sort(key=lambda t: (-abs(t[3]), t[0], t[1]))
-    return found[:most]
+    full_rows = binding("rows")
+    if full_rows:
+        value = sum(float(r["marginal_value"]) for r in full_rows)
+        found.append(("rows", f"{len(full_rows)} full rows", 1.0, value))
+    out = [(k, w, float(u), float(v)) for k, w, u, v in found]
+    out.sort(key=lambda t: (-abs(t[3]), t[0], t[1]))
+    return out
+
+
+def cell_is_true(value: Any) -> bool:
+    """A `binding` cell: a bool in a Plan, `True`/`False` text in a CSV read as text."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    return str(value).strip().lower() == "true"
 
 
 def _brownfield_lines(plan: Plan) -> list[str]:

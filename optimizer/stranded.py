@@ -27,6 +27,10 @@ in power.csv order (columns `STRANDED_COLUMNS`):
      when the device that would be overloaded is overloaded after a failure);
   7. `grid full`: the grid at the design temperature takes the rack with its overhead.
 
+  Racks already standing (v1.1 `existing`) count like placed racks; a phased site is judged
+  in its last phase (every row and cooling line, that phase's grid limit); the limit after a
+  failure is `failover_kw` where given.
+
   A candidate that passes all seven gives `room for a rack` (only a plan that is not
   optimal leaves such room). `blocked_by` names the specific limits of the deciding test,
   the most frequent first (at most two). A device with no stranded kW has no cause.
@@ -148,24 +152,19 @@ class _Power:
     ranked: list[list[tuple[float, int]]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, site: Site, row_kw: np.ndarray) -> _Power:
-        inc = power_incidence(site)
+    def of(cls, site: Site, row_kw: np.ndarray, rows: list[RowPower], limit: np.ndarray) -> _Power:
         n = len(site.devices)
         normal = np.zeros(n)
         delta: list[dict[int, float]] = [{} for _ in range(n)]
         for r in np.flatnonzero(row_kw > 0):
-            devices, share, shift = row_shares(inc.path_a[r], inc.path_b[r], bool(inc.dual[r]))
+            devices, share, shift = rows[r].devices, rows[r].share, rows[r].shift
             kw = float(row_kw[r])
             normal[devices] += kw * share
             for i, d in enumerate(devices):
                 for j, x in enumerate(devices):
                     if x != d:
                         delta[d][int(x)] = delta[d].get(int(x), 0.0) + kw * shift[i, j]
-        limit = inc.limit_kw.astype(float)
-        failover = [getattr(dev, "failover_kw", None) for dev in site.devices]
-        limit_failed = np.array(
-            [limit[d] if f is None else float(f) for d, f in enumerate(failover)], dtype=float
-        )
+        limit_failed = np.array([dev.failover_limit_kw for dev in site.devices], dtype=float)
         power = cls(site, normal, limit, limit_failed, delta)
         power.ranked = [
             sorted((power.room(d, x), x) for x in delta[d]) for d in range(n)
@@ -244,6 +243,9 @@ class _State:
     ports_used: Counter[str]
     grid_room: float
     most_kw_cache: dict[tuple[int, int], tuple[float, int]] = field(default_factory=dict)
+    fits_cache: dict[tuple[str, int], bool] = field(default_factory=dict)
+    cooling_kw: dict[tuple[str, str], float] = field(default_factory=dict)
+    grid_kw: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, site: Site, placements: pd.DataFrame, objective: str) -> _State:
@@ -290,10 +292,16 @@ class _State:
             )
             for d in devices:
                 rows_through[int(d)].append(r)
+        cooling_kw: dict[tuple[str, str], float] = {}
+        for line in site.cooling:
+            key = (line.hall, line.medium)
+            cooling_kw[key] = cooling_kw.get(key, 0.0) + line.capacity_kw
         return cls(
+            cooling_kw=cooling_kw,
+            grid_kw={m.model: site.grid_kw_per_rack(m) for m in site.models},
             site=site,
             objective=objective,
-            power=_Power.of(site, row_kw),
+            power=_Power.of(site, row_kw, row_power, inc.limit_kw.astype(float)),
             row_power=row_power,
             rows_through=rows_through,
             racks_in_row=racks_in_row,
@@ -302,7 +310,7 @@ class _State:
             pods_of=pods_of,
             heat=heat,
             ports_used=ports_used,
-            grid_room=site.supply_limit_kw - grid,
+            grid_room=site.phase_supply_kw(site.phase_count - 1) - grid,
         )
 
     def most_kw(self, d: int, r: int) -> tuple[float, int]:
@@ -322,7 +330,7 @@ class _State:
             (c, r)
             for r in free
             for c in site.demand
-            if self._fits_row(c, site.rows[r])
+            if self._fits(c, r)
             and site.model_of(c).design_kw <= self.most_kw(d, r)[0] + TOLERANCE_KW
         ]
         if not candidates:
@@ -349,6 +357,12 @@ class _State:
         return ROOM, f"{c.cluster} in {site.rows[r].label}"
 
     # -- the tests ----------------------------------------------------------------------
+    def _fits(self, cluster: Cluster, r: int) -> bool:
+        key = (cluster.cluster, r)
+        if key not in self.fits_cache:
+            self.fits_cache[key] = self._fits_row(cluster, self.site.rows[r])
+        return self.fits_cache[key]
+
     def _fits_row(self, cluster: Cluster, row: Row) -> bool:
         if not row.fits(self.site.model_of(cluster)):
             return False
@@ -367,7 +381,7 @@ class _State:
             self.site.model_of(c).design_kw
             for r in free
             for c in self.site.demand
-            if self._fits_row(c, self.site.rows[r])
+            if self._fits(c, r)
         ]
         if not fitting:
             return "no model of the demand fits a free position"
@@ -402,7 +416,7 @@ class _State:
             heat = model.heat_kw(medium)
             if heat <= 0:
                 continue
-            capacity = self.site.cooling_capacity_kw(hall, medium)
+            capacity = self.cooling_kw.get((hall, medium), 0.0)
             if self.heat.get((hall, medium), 0.0) + heat > capacity + TOLERANCE_KW:
                 return f"cooling {hall} {medium}"
         return None
@@ -435,9 +449,7 @@ class _State:
         return f"{name} after {self.site.devices[case].device} fails"
 
     def _grid_block(self, cluster: Cluster, r: int) -> str | None:
-        if self.site.grid_kw_per_rack(self.site.model_of(cluster)) > self.grid_room + (
-            TOLERANCE_KW
-        ):
+        if self.grid_kw[cluster.model] > self.grid_room + TOLERANCE_KW:
             return "grid"
         return None
 

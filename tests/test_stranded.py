@@ -188,3 +188,35 @@ def test_plan_writes_stranded_csv_and_sheet_for_the_small_site(tmp_path) -> None
     sheet = openpyxl.load_workbook(tmp_path / "plan" / "plan.xlsx")["stranded"]
     assert [c.value for c in sheet[1]] == STRANDED_COLUMNS
     assert sheet.max_row == 1 + len(table)
+
+
+def test_a_failover_rating_sets_the_limit_after_a_failure() -> None:
+    """Contract v1.1: PA and PB (100 kW, failover 150) feed one row with 120 kW: 60 kW each
+    in normal operation (40 left), 120 after the other fails (30 left of 150). The limiting
+    case is the failure: 30 kW stranded, and a 40 kW rack would add 40 after a failure."""
+    site = make_site(
+        rows=[row("H", "R", "PA", "PB", positions=10)],
+        devices=[dev("PA", 100, failover_kw=150), dev("PB", 100, failover_kw=150)],
+        demand=[want("c", rack(design_kw=40))],
+    )
+    plan = pd.DataFrame(
+        [("H", "R", k, "c", "r40") for k in (1, 2, 3)],
+        columns=["hall", "row", "position", "cluster", "model"],
+    )
+    line = stranded_capacity(site, plan).iloc[0]
+    assert line[["limit_kw", "load_kw", "failure", "stranded_kw", "cause"]].tolist() == [
+        150, 120, "PB", 30, "no rack that fits"
+    ]  # fmt: skip
+
+
+def test_a_phased_site_is_judged_in_its_last_phase() -> None:
+    """Contract v1.1: the grid of the last phase counts. The hand site's grid is full at
+    85 kW; a last phase with 100 kW lets P7 take one more m10 (10 kW, pue 1)."""
+    from optimizer.schema import Phase
+
+    site = hand_site().with_updates(
+        phases=(Phase(phase="p1"), Phase(phase="p2", grid_limit_kw=100))
+    )
+    table = stranded_capacity(site, hand_plan(), "gpus").set_index("device")
+    assert table.loc["P7", "cause"] == "room for a rack"
+    assert table.loc["P6a", "cause"] == "N-1 of another device"

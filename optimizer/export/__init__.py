@@ -5,7 +5,8 @@
 - `pictures`: floor plans and the utilization chart (matplotlib, Agg, no pyplot);
 - `atomic`: all-or-nothing replacement of an output;
 - `values`: the shared output conventions (rounding, names, colours);
-- `read`: placements read back from a plan, for `rackfit check`.
+- `read`: placements read back from a plan, for `rackfit check`;
+- `report`: the HTML report (`rackfit report`, `plan --report`), made by `optimizer.report_html`.
 
 Writers only write: every number comes from the Plan, which results.py filled.
 """
