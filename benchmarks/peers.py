@@ -220,7 +220,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         ours, highs, sat = by.get("rackfit"), by.get("raw"), by.get("CP-SAT")
         mine = None if ours is None else ours.get("objective")
         others = [r["objective"] for r in (highs, sat) if r and r.get("objective") is not None]
-        ok = "—" if mine is None else ("yes" if all(mine >= o - 1e-6 for o in others) else "no")
+        tol = 1e-9 * max(1.0, abs(mine or 0.0))
+        ok = "—" if mine is None else ("yes" if all(mine >= o - tol for o in others) else "no")
         bound = (
             "—"
             if ours is None or ours.get("bound") is None
