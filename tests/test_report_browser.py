@@ -131,6 +131,25 @@ def test_hostile_ids_render_as_text(small_plan, tmp_path, browser) -> None:
     assert HOSTILE in [td.get_attribute("textContent") for td in clusters]
 
 
+def test_sweep_curve_has_a_point_per_solved_grid_limit(small_plan, tmp_path, browser) -> None:
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    pd.DataFrame(
+        {"supply_mw": [0.9, 1.0, 1.1], "design_temp_c": [35] * 3, "gpus": [376, 440, 472]}
+    ).to_csv(sweep / "sweep.csv", index=False)
+    rackfit("report", small_plan, "--sweep", sweep, "--out", tmp_path / "s.html")
+    browser.open(tmp_path / "s.html")
+    assert browser.console_errors() == []
+    points = browser.css("#sweep-chart circle.sweep-point")
+    assert [p.get_attribute("textContent") for p in points] == [
+        "0.9 MW (design 35 °C): 376 GPUs",
+        "1.0 MW (design 35 °C): 440 GPUs",
+        "1.1 MW (design 35 °C): 472 GPUs",
+    ]
+    ys = [float(p.get_attribute("cy")) for p in points]
+    assert ys[0] > ys[1] > ys[2]  # more GPUs higher up
+
+
 def test_a_large_site_draws_one_hall_at_a_time(tmp_path, browser) -> None:
     """Above 5,000 positions the page draws one hall, chosen in a selector."""
     rows, placements = [], []

@@ -157,3 +157,21 @@ def test_browser_tests_say_why_they_skip(monkeypatch: pytest.MonkeyPatch) -> Non
     skipped = pytest.raises(pytest.skip.Exception, match="browser tests skipped: Chromium")
     with skipped, browser.open_browser():
         pass
+
+
+def test_ids_that_look_like_formulas_read_back_as_written(tmp_path: Path) -> None:
+    """A cluster id starting with `=` (which CSV writers may neutralize with a quote for
+    spreadsheets) is the same id in the page as in the site."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree("data/small", site)
+    demand = (site / "demand.csv").read_text().replace("infer,", "=SUM(A1)+infer,")
+    (site / "demand.csv").write_text(demand)
+    rackfit("plan", site, "--out", tmp_path / "plan", "--quiet")
+    rackfit("report", tmp_path / "plan", "--out", tmp_path / "p.html")
+    data = page_data((tmp_path / "p.html").read_text(encoding="utf-8"))
+    assert "=SUM(A1)+infer" in data["clusters"]
+    assert not any(c.startswith("'") for c in data["clusters"])
+    clusters = data["tables"]["clusters"]
+    assert [r[0] for r in clusters["rows"]] == ["train", "=SUM(A1)+infer", "storage"]

@@ -462,7 +462,7 @@
     svg.appendChild(svgEl("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#888" }));
     for (var k = 0; k <= 5; k++) {
       var xv = x0 + (x1 - x0) * k / 5, yv = y1 * k / 5;
-      svg.appendChild(svgEl("text", { x: X(xv), y: H - B + 16, "text-anchor": "middle" }, num(xv, 1)));
+      svg.appendChild(svgEl("text", { x: X(xv), y: H - B + 16, "text-anchor": "middle" }, num(xv, x1 - x0 < 5 ? 2 : x1 - x0 < 50 ? 1 : 0)));
       svg.appendChild(svgEl("text", { x: L - 6, y: Y(yv) + 4, "text-anchor": "end" }, num(yv, 0)));
       svg.appendChild(svgEl("line", { x1: L, y1: Y(yv), x2: W - R, y2: Y(yv), stroke: "#eee" }));
     }
