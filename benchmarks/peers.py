@@ -41,6 +41,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from optimizer.api import plan  # noqa: E402
+from optimizer.errors import RackfitError  # noqa: E402
 from optimizer.formulation import build_model  # noqa: E402
 from optimizer.loaders import load_site  # noqa: E402
 from optimizer.solve import Compiled, SolveOptions, _highs, _pass, compile_model  # noqa: E402
@@ -135,10 +136,14 @@ def run_cpsat(mps: Path, model: Compiled, limit: float, gap: float, threads: int
 
 def run_rackfit(site: Any, limit: float, gap: float, threads: int, strategy: str) -> dict:
     began = time.perf_counter()
-    p = plan(
-        site, time_limit_s=limit, mip_gap=gap, threads=threads, strategy=strategy,
-        marginal_values=False,
-    )  # fmt: skip
+    try:
+        p = plan(
+            site, time_limit_s=limit, mip_gap=gap, threads=threads, strategy=strategy,
+            marginal_values=False,
+        )  # fmt: skip
+    except RackfitError as error:  # infeasible, or no plan in time: a row that says so
+        return {"solver": f"rackfit {strategy}", "status": type(error).__name__,
+                "seconds": time.perf_counter() - began}  # fmt: skip
     s = p.summary
     return {
         "solver": f"rackfit {strategy}",
@@ -193,6 +198,43 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """One line per site: each solver's plan (and gap to its own bound), rackfit's bound and
+    its source, the best plan of the three, and the load when the site started."""
+    sites = list(dict.fromkeys(r["site"] for r in rows))
+    head = (
+        "| site | load | rackfit plan (gap, s) | bound (source) | raw HiGHS plan (gap) "
+        "| CP-SAT plan (gap) | rackfit ≥ both |\n| --- | --- | --- | --- | --- | --- | --- |"
+    )
+    lines = [head]
+
+    def cell(r: dict[str, Any] | None, seconds: bool = False) -> str:
+        if r is None or r.get("objective") is None:
+            return "—" if r is None else str(r["status"])[:20]
+        gap = "—" if r.get("gap") is None else f"{r['gap']:.1e}"
+        extra = f", {r['seconds']:.0f} s" if seconds else ""
+        return f"{r['objective']:,.1f} ({gap}{extra})"
+
+    for site in sites:
+        by = {r["solver"].split()[0]: r for r in rows if r["site"] == site}
+        ours, highs, sat = by.get("rackfit"), by.get("raw"), by.get("CP-SAT")
+        mine = None if ours is None else ours.get("objective")
+        others = [r["objective"] for r in (highs, sat) if r and r.get("objective") is not None]
+        tol = 1e-9 * max(1.0, abs(mine or 0.0))
+        ok = "—" if mine is None else ("yes" if all(mine >= o - tol for o in others) else "no")
+        bound = (
+            "—"
+            if ours is None or ours.get("bound") is None
+            else (f"{ours['bound']:,.1f} ({ours.get('bound_source')})")
+        )
+        load = rows[[r["site"] for r in rows].index(site)]["load"]
+        lines.append(
+            f"| {site} | {load:.1f} | {cell(ours, True)} | {bound} | {cell(highs)} "
+            f"| {cell(sat)} | {ok} |"
+        )
+    return "\n".join(lines)
+
+
 def _seeds(text: str) -> list[int]:
     out: list[int] = []
     for part in text.split(","):
@@ -242,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                     writer.writeheader()
                     for r in rows:
                         writer.writerow({k: r.get(k) for k in [*FIELDS, "bound_source"]})
+    if rows:
+        print(markdown(rows))
     return 0
 
 

@@ -254,15 +254,16 @@ def _demand(
         value = round(per_kw * (1 + spread) * design_kw / gpus, 6)
         colocate, lo, hi = "none", 0, None
         roll = rng.random()
-        if k >= 2 and roll < 0.2 and hall_jobs < 2:
+        small = design_kw <= 142  # a colocated job's minimum must fit one hall / one busway
+        if k >= 2 and small and roll < 0.2 and hall_jobs < 2:
             hall_jobs += 1
             colocate = "hall"
-            lo = int(rng.integers(8, 25))
+            lo = int(rng.integers(4, 13))
             hi = int(min(hall_positions // 3, lo * rng.integers(2, 5)))
-        elif k >= 2 and roll < 0.45 and pod_jobs < 4:
+        elif k >= 2 and small and roll < 0.45 and pod_jobs < 4:
             pod_jobs += 1
             colocate = "pod"
-            lo = int(min(rng.integers(2, 5), max(1, pod_positions // 2)))
+            lo = int(min(rng.integers(2, 4), max(1, pod_positions // 2)))
             hi = int(max(lo, min(pod_positions // 2, lo * 2)))
         elif k >= 2 and roll < 0.7:
             hi = int(rng.integers(20, 200) * n_halls / 8 + 10)

@@ -19,7 +19,9 @@ bound reported is the smallest L over all π tried: its validity never depends o
 found or on any solve converging. (For the `cost` objective everything is done on −cost.)
 
 U_h(π) is the smaller of two valid upper bounds on the hall's maximum:
-- the hall's LP relaxation (row level, exact rows) with the reduced costs;
+- the hall's own MIP at row level (exact rows) with the reduced costs: HiGHS's proven dual
+  bound after a short time limit (its root LP with cuts at least; the LP relaxation's value
+  when HiGHS gives no bound in time);
 - the hall's aggregate (strategy/bound.py's aggregated MIP on the hall alone, which is a
   relaxation of the hall's rows: racks per power class and cluster), with each aggregate
   column priced at the largest reduced cost of the places it stands for (so
@@ -29,8 +31,8 @@ U_h(π) is the smaller of two valid upper bounds on the hall's maximum:
   aggregate MIP is solved by HiGHS with a time limit; what enters the bound is its proven
   dual bound, never its incumbent.
 With π = the LP relaxation's duals of the coupling rows, Σ_h LP_h(π) + Σ_r ... equals the
-LP bound (LP duality), so the first L is at most the LP bound; each later π can only lower
-the reported minimum. The aggregate's integrality per power class (racks come in 82 and
+LP bound (LP duality) and each U_h ≤ LP_h, so the first L is at most the LP bound; each
+later π can only lower the reported minimum. The integrality per hall (racks come in 82 and
 132 kW pieces; a block group's N-1 rows cap their sum) is what takes the bound below the LP.
 
 Multipliers after the first: Dantzig–Wolfe column generation. The halls' aggregate plans
@@ -62,7 +64,7 @@ from optimizer.strategy.bound import Aggregate, SurrogateBound, build_aggregate
 
 SMOOTHING = 0.5  # next π = SMOOTHING · best π + (1 − SMOOTHING) · master duals (Wentges)
 STALL_ITERATIONS = 4  # stop when the bound has not improved for this many pricing rounds
-HALL_MIP_SECONDS = 2.0  # most one hall's aggregate MIP may take in one pricing round
+HALL_MIP_SECONDS = 1.0  # most one hall's MIP (aggregate, or row level) takes in one round
 
 
 def unsupported(site: Site) -> str | None:
@@ -89,6 +91,7 @@ class _Block:
     key: bytes  # structure of the hall (identical halls share it)
     row_ids: dict[str, list[int]] = field(default_factory=dict)  # class -> full site rows
     y_keys: dict[int, tuple[str, str]] = field(default_factory=dict)  # column -> (class, c)
+    integer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 @dataclass
@@ -123,14 +126,17 @@ def _hall_site(site: Site, hall: str) -> Site:
     rows = tuple(r for r in site.rows if r.hall == hall)
     devices = {d for r in rows for feed in r.feeds for d in site.path(feed)}
     pods = {r.pod for r in rows if r.pod is not None}
-    return site.with_updates(
-        rows=[r.model_dump() for r in rows],
-        devices=[d.model_dump() for d in site.devices if d.device in devices],
-        cooling=[c.model_dump() for c in site.cooling if c.hall == hall],
-        pods=[p.model_dump() for p in site.pods if p.pod in pods],
-        demand=[c.model_copy(update={"min_racks": 0}).model_dump() for c in site.demand],
-        weather=[],  # the objective is replaced by reduced costs; the grid uses design_temp_c
+    fields = {name: getattr(site, name) for name in type(site).model_fields}
+    fields.update(
+        rows=rows,
+        devices=tuple(d for d in site.devices if d.device in devices),
+        cooling=tuple(c for c in site.cooling if c.hall == hall),
+        pods=tuple(p for p in site.pods if p.pod in pods),
+        demand=tuple(c.model_copy(update={"min_racks": 0}) for c in site.demand),
+        weather=(),  # the objective is replaced by reduced costs; the grid uses design_temp_c
     )
+    # parts of a valid site, so no validation again (it would cost O(site) per hall)
+    return type(site).model_construct(**fields)
 
 
 def _column_halls(built: BuiltModel, model: Compiled, halls: dict[str, int]) -> np.ndarray:
@@ -154,7 +160,9 @@ def _blocks(
     hall_of: np.ndarray,
     coupling: np.ndarray,
     supply_kw: float | None,
-) -> list[_Block]:
+    deadline: float,
+) -> list[_Block] | None:
+    """One block per hall; None when building them all would not fit before `deadline`."""
     a = model.A.tocsc()
     local = ~coupling
     a_rows = model.A.tocsr()
@@ -170,8 +178,12 @@ def _blocks(
         if col >= 0
     }
     col_of_choice = dict(zip(built.colocation, model.choice_column.tolist(), strict=True))
-    blocks = []
+    blocks: list[_Block] = []
+    began = time.perf_counter()
     for h, hall in enumerate(site.halls):
+        now = time.perf_counter()
+        if blocks and now + (now - began) / len(blocks) > deadline:
+            return None
         sub = _hall_site(site, hall)
         agg = build_aggregate(Index(sub), power_limits(sub), built.objective_name, supply_kw)
         compiled = compile_model(agg.model)
@@ -221,7 +233,19 @@ def _blocks(
         )  # fmt: skip
         row_ids = {k: [site_row[sub.rows[i].id] for i in rows] for k, rows in agg.classes.items()}
         blocks.append(
-            _Block(hall, agg, compiled, members, loose, lp, lp_cols, key, row_ids, y_keys)
+            _Block(
+                hall,
+                agg,
+                compiled,
+                members,
+                loose,
+                lp,
+                lp_cols,
+                key,
+                row_ids,
+                y_keys,
+                model.integer[lp_cols],
+            )  # fmt: skip
         )
     return blocks
 
@@ -254,11 +278,20 @@ class _Pricer:
         self.cache[key] = out
         return out
 
-    def _lp(self, block: _Block, rho: np.ndarray) -> float:
+    def _lp(self, block: _Block, rho: np.ndarray, seconds: float) -> float:
+        """The hall's own rows at row level with HiGHS's cuts: its proven dual bound after
+        `seconds` (at least as tight as the hall's LP), or its LP value without time."""
         key = block.key + _hash(np.round(rho, 9))
         if key not in self.lp_cache:
-            solution = Solver(replace(block.lp, cost=rho), replace(self.options, threads=1)).solve()
-            value = solution.objective if solution.status == Status.OPTIMAL else None
+            hall = replace(block.lp, cost=rho, integer=block.integer)
+            options = replace(
+                self.options, time_limit_s=max(seconds, 0.05), mip_gap=1e-6, threads=1
+            )
+            solution = Solver(hall, options).solve()
+            value = solution.bound if solution.status != Status.INFEASIBLE else -INF
+            if value is None:  # no bound in time: the LP relaxation
+                lp = Solver(replace(block.lp, cost=rho), replace(self.options, threads=1)).solve()
+                value = lp.objective if lp.status == Status.OPTIMAL else None
             self.lp_cache[key] = INF if value is None else float(value)
         return self.lp_cache[key]
 
@@ -279,7 +312,7 @@ class _Pricer:
                     (np.maximum(reduced[block.loose], 0.0) * block.lp.col_upper[at]).sum()
                 )
             if with_lp:
-                upper = min(upper, self._lp(block, reduced[block.lp_cols]))
+                upper = min(upper, self._lp(block, reduced[block.lp_cols], seconds))
             total += upper
             plans.append(plan)
         return total, plans
@@ -341,7 +374,9 @@ def decomposition_bound(
     if (hall_of < 0).any() or len(site.halls) < 1:
         return DecompositionBound(bound=None, skipped="columns outside every hall")
     result = DecompositionBound(bound=None, blocks=len(site.halls))
-    blocks = _blocks(built, model, site, hall_of, coupling, supply_kw)
+    blocks = _blocks(built, model, site, hall_of, coupling, supply_kw, began + budget_s)
+    if blocks is None:
+        return replace(result, skipped="no time to build every hall's aggregate")
     result.distinct_blocks = len({b.key for b in blocks})
     cost = sign * model.cost
     offset = sign * model.cost_offset
@@ -355,7 +390,8 @@ def decomposition_bound(
 
     def lagrangian(pi: np.ndarray, with_lp: bool) -> tuple[float, list[np.ndarray | None]]:
         reduced = cost - a_c.T @ pi
-        seconds = min(HALL_MIP_SECONDS, max(deadline_left(), 0.0) / max(len(blocks), 1))
+        # two MIPs a hall (aggregate, row level) share what is left
+        seconds = min(HALL_MIP_SECONDS, max(deadline_left(), 0.0) / max(2 * len(blocks), 1))
         total, plans = pricer.price(reduced, seconds, with_lp)
         return total + _row_term(pi, lower, upper) + offset, plans
 
