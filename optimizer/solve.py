@@ -15,7 +15,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -214,16 +215,17 @@ def _new_highs(verbose: bool) -> highspy.Highs:
         os.close(saved)
 
 
-_THREADS: list[int | None] = [None]  # the count HiGHS's scheduler was made with (0: default)
+_THREADS = threading.local()  # per thread: the count its HiGHS scheduler was made with
 
 
 def _highs(options: SolveOptions) -> highspy.Highs:
     wanted = int(options.threads or 0)
-    if _THREADS[0] is not None and _THREADS[0] != wanted:
-        # HiGHS keeps one global thread pool per process; a different count needs a new one
+    made = getattr(_THREADS, "count", None)
+    if made is not None and made != wanted:
+        # HiGHS keeps a thread pool per calling thread; a different count needs a new one
         # (otherwise run() fails with an error status).
-        highspy.Highs.resetGlobalScheduler(True)
-    _THREADS[0] = wanted
+        highspy.Highs.resetThreadScheduler(True)
+    _THREADS.count = wanted
     h = _new_highs(options.verbose)
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("log_to_console", bool(options.verbose))
@@ -259,9 +261,29 @@ def _pass(h: highspy.Highs, model: Compiled, relax: bool = False) -> None:
     h.passModel(lp)
 
 
-def _run_interruptibly(h: highspy.Highs) -> bool:
+class Cancelled(Exception):
+    """A solve stopped because its thread's cancel event (`cancel_on`) was set."""
+
+
+_SCOPE = threading.local()  # per thread: the event that cancels its solves (cancel_on)
+
+
+@contextmanager
+def cancel_on(event: threading.Event) -> Iterator[None]:
+    """Every solve this thread runs inside the block stops (raising `Cancelled`) once
+    `event` is set. The strategy's stages beside the full solve run so: when the full solve
+    ends, whatever they are solving stops within a tenth of a second."""
+    _SCOPE.event = event
+    try:
+        yield
+    finally:
+        _SCOPE.event = None
+
+
+def _run_interruptibly(h: highspy.Highs, stop: Callable[[], bool] | None = None) -> bool:
     """Run HiGHS in its own thread; Ctrl-C cancels the solve cleanly (HiGHS stops at its next
-    check) instead of killing the process. Returns whether Ctrl-C was pressed.
+    check) instead of killing the process. Returns whether Ctrl-C was pressed. `stop` is
+    asked every tenth of a second; when it says so the solve is cancelled the same way.
 
     While HiGHS runs, Ctrl-C only sets a flag and cancels (a handler of our own): a
     KeyboardInterrupt raised between two lines of the waiting loop would leave the HiGHS
@@ -288,11 +310,15 @@ def _run_interruptibly(h: highspy.Highs) -> bool:
     try:
         worker = threading.Thread(target=run, name="highs", daemon=True)
         worker.start()
+        stopped = False
         while worker.is_alive():
             try:
                 worker.join(0.1)
             except KeyboardInterrupt:  # outside the main thread's handler (not in main)
                 pressed.append(signal.SIGINT)
+                h.cancelSolve()
+            if not stopped and stop is not None and worker.is_alive() and stop():
+                stopped = True
                 h.cancelSolve()
     finally:
         for s, handler in previous.items():
@@ -328,10 +354,17 @@ class Solver:
         on_progress: Callable[[Progress], None] | None = None,
         time_limit_s: float | None = None,
         stop_at: float | None = None,
+        stop_when: Callable[[float | None], bool] | None = None,
+        offer: Callable[[], np.ndarray | None] | None = None,
     ) -> Solution:
         """Solve to the gap or the time limit. `start`: a feasible point to begin from.
         `stop_at`: stop as soon as a plan reaches this objective (a bound known from outside
-        HiGHS, less the allowed gap); the result then has status "time_limit" and the plan."""
+        HiGHS, less the allowed gap); the result then has status "time_limit" and the plan.
+        `stop_when`: the same decision made outside, asked with HiGHS's best objective so far
+        (None before its first plan) at every new plan and every tenth of a second.
+        `offer`: asked whenever HiGHS looks for plans from outside (before each dive of its
+        search); a feasible point it returns becomes HiGHS's plan if it is better. Inside
+        `cancel_on(event)`, setting the event raises `Cancelled`."""
         h, opts = self.h, self.options
         h.setOptionValue("time_limit", float(time_limit_s or opts.time_limit_s))
         h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
@@ -346,8 +379,12 @@ class Solver:
         began = time.perf_counter()
         reached = [False]
 
-        def good_enough(value: float) -> bool:
-            if stop_at is None:
+        best: list[float | None] = [None]  # the best plan HiGHS has reported
+
+        def good_enough(value: float | None) -> bool:
+            if stop_when is not None and stop_when(value):
+                return True
+            if stop_at is None or value is None:
                 return False
             return value >= stop_at if self.model.maximize else value <= stop_at
 
@@ -366,20 +403,42 @@ class Solver:
             )
             if on_progress is not None:
                 on_progress(snapshot)
-            if snapshot.incumbent is not None and good_enough(snapshot.incumbent):
+            best[0] = snapshot.incumbent
+            if good_enough(snapshot.incumbent):
                 reached[0] = True
                 h.cancelSolve()  # HiGHS stops at its next check (HandleUserInterrupt is on)
 
+        def offered(event: highspy.HighsCallbackEvent) -> None:
+            x = offer() if offer is not None else None
+            if x is not None and event.data_in is not None:
+                event.data_in.setSolution(np.asarray(x, dtype=float))
+
+        cancel: threading.Event | None = getattr(_SCOPE, "event", None)
+
+        def stop() -> bool:
+            if cancel is not None and cancel.is_set():
+                return True
+            if stop_when is not None and good_enough(best[0]):
+                reached[0] = True
+                return True
+            return False
+
         h.cbMipImprovingSolution.subscribe(improving)
+        if offer is not None:
+            h.cbMipUserSolution.subscribe(offered)
         interrupted = False
         try:
-            interrupted = _run_interruptibly(h)
+            interrupted = _run_interruptibly(h, stop)
         finally:
             h.cbMipImprovingSolution.unsubscribe(improving)
+            if offer is not None:
+                h.cbMipUserSolution.unsubscribe(offered)
         solution = self._solution(time.perf_counter() - began, log)
         if interrupted:
             raise KeyboardInterrupt
         if solution.status == Status.INTERRUPTED:
+            if cancel is not None and cancel.is_set() and not reached[0]:
+                raise Cancelled
             if not reached[0]:
                 raise KeyboardInterrupt
             solution = replace(solution, status=Status.TIME_LIMIT)

@@ -1,13 +1,22 @@
-"""Orchestration: surrogate bound, decomposition bound, power-group heuristic, then the full
-solve from the best start, stopped as soon as a plan is within the gap of the bound (or, with
-`cut=True`, with the row `objective ≤ bound` in the model). Stops as soon as the gap meets
-the target.
+"""Orchestration: surrogate bound, decomposition bound, power-group heuristic and the full
+solve, stopped as soon as a plan is within the gap of the tightest bound (or, with
+`cut=True`, with the row `objective ≤ surrogate bound` in the model).
 
-Time is budgeted so that no stage can starve the full solve: the surrogate gets at most
-SURROGATE_SHARE of the limit, the decomposition DECOMPOSITION_SHARE (and runs only when the
-surrogate did not already prove its bound exactly), the heuristic HEURISTIC_SHARE; the full
-solve, which is exactly plain HiGHS's search from a start at least as good, always keeps at
-least the rest (three quarters of the limit).
+Two paths, chosen by the surrogate bound (at most SURROGATE_SHARE of the limit, first):
+
+- **Easy: the surrogate is exact** (its aggregate solved to optimality). The power-group
+  heuristic then usually meets it, so the stages run in turn: heuristic (at most
+  HEURISTIC_SHARE), then, if the gap is not met, HiGHS from the heuristic's plan, stopped at
+  the bound. Everything is a fixed function of the input: the same site gives the same plan.
+- **Hard: it is not.** HiGHS starts at once on the full model with the whole rest of the
+  limit: exactly plain HiGHS's search, from a start at least as good. Beside it, on a
+  thread at the lowest scheduling priority (so on a 2-core machine it takes the cycles
+  HiGHS's search leaves idle, not HiGHS's own; measured in docs/performance.md), the
+  decomposition bound (at most DECOMPOSITION_SHARE of the limit) and then the heuristic run
+  and hand in what they find as they find it: a bound stops HiGHS once its plan is within the
+  gap of it, a plan is given to HiGHS at its next dive (`Solver.solve(offer=...)`) and is
+  kept if HiGHS ends with nothing better. When HiGHS ends, whatever the stages are still
+  solving is cancelled. Plans here depend on timing, as any plan stopped by a time limit does.
 
 Each stage's time, incumbent and bound are recorded (`StrategyLog`), go to the log, and end
 up in summary.json (`strategy_stages`). `--strategy plain` skips all of it.
@@ -15,6 +24,10 @@ up in summary.json (`strategy_stages`). `--strategy plain` skips all of it.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -25,7 +38,15 @@ import numpy as np
 
 from optimizer.formulation import BuiltModel
 from optimizer.schema import Site
-from optimizer.solve import Compiled, Progress, Solution, SolveOptions, Solver
+from optimizer.solve import (
+    Cancelled,
+    Compiled,
+    Progress,
+    Solution,
+    SolveOptions,
+    Solver,
+    cancel_on,
+)
 from optimizer.status import Status
 from optimizer.strategy.bound import surrogate_bound
 from optimizer.strategy.decompose import decomposition_bound
@@ -149,67 +170,199 @@ def solve_with_strategy(
         log.add("first fit", 0.0, best_obj, None)
     bound, source = sb.bound, "surrogate"
 
-    # 2. the decomposition bound by hall, unless the surrogate already solved exactly
-    plan_source = sb
-    if decompose and not sb.exact and len(site.halls) > 1:
+    # 2. easy: the surrogate is exact, so the stages run in turn (reproducible plans)
+    if sb.exact:
         t0 = time.perf_counter()
-        with stages.stage("decomposition"):
-            db = decomposition_bound(
-                built, model, site, options, limit * DECOMPOSITION_SHARE,
-                supply_kw=site.supply_limit_kw,
-            )  # fmt: skip
-        if db.bound is not None and (bound is None or _tighter(model, bound, db.bound) != bound):
-            bound, source = db.bound, "decomposition"
-        if db.plan is not None and db.plan.classes:
-            plan_source = db.plan
-        log.add("decomposition bound", time.perf_counter() - t0, best_obj, db.bound)
+        with stages.stage("heuristic"):
+            heur_options = replace(
+                options, time_limit_s=max(min(left(), limit * HEURISTIC_SHARE), 0.5)
+            )
+            heur = fill_power_groups(built, model, sb, heur_options, start) if heuristic else None
+        if heur is not None and heur.x is not None:
+            value = _objective(model, heur.x)
+            if _better(model, value, best_obj):
+                best_x, best_obj = heur.x, value
+        log.add("power-group heuristic", time.perf_counter() - t0, best_obj, bound)
+        gap = _gap(best_obj, bound)
+        if best_x is not None and gap is not None and gap <= options.mip_gap:
+            proven = Solution(
+                status=Status.OPTIMAL,
+                x=best_x,
+                objective=best_obj,
+                bound=bound,
+                mip_gap=gap,
+                solve_s=time.perf_counter() - began,
+                log=[],
+            )
+            return StrategyResult(proven, source, log)
+        board = _Board(model, options.mip_gap, bound, source, best_x, best_obj)
+        return _full_solve(model, options, left(), board, None, stages, on_progress, cut, log,
+                           began)  # fmt: skip
 
-    # 3. the heuristic, from the decomposition's integer master if it has one
-    t0 = time.perf_counter()
-    with stages.stage("heuristic"):
-        heur_options = replace(options, time_limit_s=max(min(left(), limit * HEURISTIC_SHARE), 0.5))
-        heur = None
-        if heuristic:
-            heur = fill_power_groups(built, model, plan_source, heur_options, start)
-            if heur is None and plan_source is not sb and sb.classes:
-                heur = fill_power_groups(built, model, sb, heur_options, start)
-    if heur is not None and heur.x is not None:
-        value = _objective(model, heur.x)
-        if _better(model, value, best_obj):
-            best_x, best_obj = heur.x, value
-    log.add("power-group heuristic", time.perf_counter() - t0, best_obj, bound)
+    # 3. hard: HiGHS now, the decomposition and the heuristic beside it
+    board = _Board(model, options.mip_gap, bound, source, best_x, best_obj)
+    beside = threading.Thread(
+        target=_beside,
+        args=(board, built, model, site, options, sb, start, log, heuristic,
+              decompose and len(site.halls) > 1),
+        name="rackfit-stages",
+        daemon=True,
+    )  # fmt: skip
+    return _full_solve(model, options, left(), board, beside, stages, on_progress, cut, log,
+                       began)  # fmt: skip
 
-    gap = _gap(best_obj, bound)
-    if best_x is not None and gap is not None and gap <= options.mip_gap:
-        proven = Solution(
-            status=Status.OPTIMAL,
-            x=best_x,
-            objective=best_obj,
-            bound=bound,
-            mip_gap=gap,
-            solve_s=time.perf_counter() - began,
-            log=[],
+
+class _Board:
+    """What the full solve and the stages beside it share: the tightest bound and its source,
+    and the best plan the stages found (handed to HiGHS once). Thread-safe."""
+
+    def __init__(
+        self,
+        model: Compiled,
+        gap: float,
+        bound: float | None,
+        source: str,
+        x: np.ndarray | None,
+        objective: float | None,
+    ):
+        self.model = model
+        self.gap = gap
+        self.bound, self.source = bound, source
+        self.x, self.objective = x, objective
+        self.pending: np.ndarray | None = None
+        self.cancel = threading.Event()
+        self.lock = threading.Lock()
+
+    def offer_bound(self, value: float | None, source: str) -> None:
+        with self.lock:
+            if value is not None and _tighter(self.model, self.bound, value) != self.bound:
+                self.bound, self.source = value, source
+
+    def offer_plan(self, x: np.ndarray | None) -> None:
+        if x is None:
+            return
+        value = _objective(self.model, x)
+        with self.lock:
+            if _better(self.model, value, self.objective):
+                self.x, self.objective, self.pending = x, value, x
+
+    def take_plan(self) -> np.ndarray | None:
+        """The stages' newest better plan, once (HiGHS asks before each dive)."""
+        with self.lock:
+            x, self.pending = self.pending, None
+        return x
+
+    def done(self, incumbent: float | None) -> bool:
+        """Is HiGHS's plan (objective `incumbent`, None: none yet) or the stages' own within
+        the gap of the bound? Then HiGHS can stop (the better of the two plans is kept)."""
+        with self.lock:
+            bound, objective = self.bound, self.objective
+        if bound is None:
+            return False
+        target = _within_gap_of(self.model, bound, self.gap)
+        return any(
+            value is not None and not _better(self.model, target, value)
+            for value in (incumbent, objective)
         )
-        return StrategyResult(proven, source, log)
 
-    # 4. the full model with the start, stopped at the bound (or with the cut)
+
+def _beside(
+    board: _Board,
+    built: BuiltModel,
+    model: Compiled,
+    site: Site,
+    options: SolveOptions,
+    sb: Any,
+    start: np.ndarray | None,
+    log: StrategyLog,
+    heuristic: bool,
+    decompose: bool,
+) -> None:
+    """The decomposition bound, then the heuristic, at the lowest priority, handing each
+    result to the board as it comes; stops when the full solve ends (board.cancel)."""
+    _lowest_priority()
+    limit = options.time_limit_s
+    with cancel_on(board.cancel):
+        try:
+            plan_source = sb
+            if decompose:
+                t0 = time.perf_counter()
+                db = decomposition_bound(
+                    built, model, site, options, limit * DECOMPOSITION_SHARE,
+                    supply_kw=site.supply_limit_kw,
+                )  # fmt: skip
+                board.offer_bound(db.bound, "decomposition")
+                if db.plan is not None and db.plan.classes:
+                    plan_source = db.plan
+                log.add("decomposition bound", time.perf_counter() - t0, None, db.bound)
+            if heuristic and not board.cancel.is_set():
+                t0 = time.perf_counter()
+                heur_options = replace(options, time_limit_s=max(limit * HEURISTIC_SHARE, 0.5))
+                heur = fill_power_groups(built, model, plan_source, heur_options, start)
+                if heur is None and plan_source is not sb and sb.classes:
+                    heur = fill_power_groups(built, model, sb, heur_options, start)
+                x = None if heur is None else heur.x
+                board.offer_plan(x)
+                value = None if x is None else _objective(model, x)
+                log.add("power-group heuristic", time.perf_counter() - t0, value, None)
+        except Cancelled:
+            log.add("stages cancelled", 0.0, None, None)
+
+
+def _lowest_priority() -> None:
+    """This thread (and the HiGHS threads it starts, which inherit it) at nice 19: on Linux
+    the scheduling priority is per thread. Elsewhere nothing changes (on other systems the
+    call would lower the whole process)."""
+    if sys.platform.startswith("linux"):
+        # a sandbox may forbid it: the stages then share the CPU evenly
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+def _full_solve(
+    model: Compiled,
+    options: SolveOptions,
+    seconds: float,
+    board: _Board,
+    beside: threading.Thread | None,
+    stages: StageTimer,
+    on_progress: Callable[[Progress], None] | None,
+    cut: bool,
+    log: StrategyLog,
+    began: float,
+) -> StrategyResult:
+    """HiGHS on the full model from the board's plan, stopped at the board's bound; with
+    `beside`, that thread runs while HiGHS searches and is cancelled when it ends."""
     t0 = time.perf_counter()
     with stages.stage("solve"):
-        solver = Solver(model, replace(options, time_limit_s=left()))
-        stop_at = None
-        if bound is not None and cut:
+        solver = Solver(model, replace(options, time_limit_s=seconds))
+        stop_when: Any = board.done
+        if board.bound is not None and cut:
+            cut_at = board.bound - model.cost_offset
             if model.maximize:
-                solver.add_row(model.cost, -np.inf, bound - model.cost_offset)
+                solver.add_row(model.cost, -np.inf, cut_at)
             else:
-                solver.add_row(model.cost, bound - model.cost_offset, np.inf)
-        elif bound is not None:  # stop once a plan is within the gap of the bound
-            stop_at = _within_gap_of(model, bound, options.mip_gap)
-        solution = solver.solve(start=best_x, on_progress=on_progress, stop_at=stop_at)
+                solver.add_row(model.cost, cut_at, np.inf)
+            stop_when = None
+        if beside is not None:
+            beside.start()
+        try:
+            solution = solver.solve(
+                start=board.x,
+                on_progress=on_progress,
+                stop_when=stop_when,
+                offer=board.take_plan if beside is not None else None,
+            )
+        finally:
+            board.cancel.set()
+            if beside is not None:
+                beside.join()
     lost_plan = solution.x is None and solution.status != Status.INFEASIBLE
-    if best_x is not None and (lost_plan or _better(model, best_obj, solution.objective)):
-        solution = replace(solution, x=best_x, objective=best_obj)
-    outside = bound  # the surrogate's or the decomposition's, whichever was tighter
+    if board.x is not None and (lost_plan or _better(model, board.objective, solution.objective)):
+        solution = replace(solution, x=board.x, objective=board.objective)
+    outside = board.bound  # the surrogate's or the decomposition's, whichever was tighter
     bound = _tighter(model, solution.bound, outside)
+    source = board.source
     if outside is None or bound != outside:
         source = "highs+surrogate-cut" if cut and outside is not None else "highs"
     gap = _gap(solution.objective, bound)
