@@ -46,7 +46,10 @@ from optimizer.formulation import build_model  # noqa: E402
 from optimizer.loaders import load_site  # noqa: E402
 from optimizer.solve import Compiled, SolveOptions, _highs, _pass, compile_model  # noqa: E402
 
-FIELDS = ["site", "solver", "status", "objective", "bound", "gap", "seconds", "viol", "load"]
+FIELDS = [
+    "site", "solver", "status", "objective", "bound", "gap", "seconds", "viol", "load", "peak_mib",
+]  # fmt: skip
+SOLVERS = ("rackfit", "highs", "cpsat")
 NO_ORTOOLS = "ortools is not installed (pip install -e '.[bench]'): CP-SAT skipped"
 
 
@@ -79,7 +82,12 @@ def violation(model: Compiled, x: np.ndarray | None) -> float | None:
     return max(rows, cols)
 
 
-def run_highs(mps: Path, model: Compiled, limit: float, gap: float, threads: int) -> dict:
+def _model(site_dir: Path) -> Compiled:
+    return compile_model(build_model(load_site(site_dir)))
+
+
+def run_highs(mps: Path, site_dir: Path, limit: float, gap: float, threads: int) -> dict:
+    model = _model(site_dir)
     began = time.perf_counter()
     h = _highs(SolveOptions(threads=threads))
     h.readModel(str(mps))
@@ -102,11 +110,12 @@ def run_highs(mps: Path, model: Compiled, limit: float, gap: float, threads: int
     }
 
 
-def run_cpsat(mps: Path, model: Compiled, limit: float, gap: float, threads: int) -> dict:
+def run_cpsat(mps: Path, site_dir: Path, limit: float, gap: float, threads: int) -> dict:
     try:
         from ortools.linear_solver.python import model_builder as mb
     except ImportError:
         return {"solver": "CP-SAT", "status": NO_ORTOOLS}
+    model = _model(site_dir)
     began = time.perf_counter()
     builder = mb.ModelBuilder()
     builder.import_from_mps_file(str(mps))
@@ -134,7 +143,8 @@ def run_cpsat(mps: Path, model: Compiled, limit: float, gap: float, threads: int
     }
 
 
-def run_rackfit(site: Any, limit: float, gap: float, threads: int, strategy: str) -> dict:
+def run_rackfit(site_dir: Path, limit: float, gap: float, threads: int, strategy: str) -> dict:
+    site = load_site(site_dir)  # loading is not timed, as raw HiGHS's model is built before
     began = time.perf_counter()
     try:
         p = plan(
@@ -157,8 +167,33 @@ def run_rackfit(site: Any, limit: float, gap: float, threads: int, strategy: str
     }
 
 
+def _measured(solver: str, args: tuple) -> dict[str, Any]:
+    """One solver's row, run in this (child) process, with its peak resident memory."""
+    import resource
+
+    runner = {"rackfit": run_rackfit, "highs": run_highs, "cpsat": run_cpsat}[solver]
+    row = runner(*args)
+    row["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
+
+
+def _in_child(solver: str, args: tuple) -> dict[str, Any]:
+    """Each solver in a fresh process (spawned, so nothing is shared: HiGHS's thread pools,
+    memory), one after the other; its peak memory is then its own."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_measured, solver, args).result()
+
+
 def compare(
-    site_dir: Path, limit: float, gap: float, threads: int, strategy: str
+    site_dir: Path,
+    limit: float,
+    gap: float,
+    threads: int,
+    strategy: str,
+    solvers: tuple[str, ...] = SOLVERS,
 ) -> list[dict[str, Any]]:
     """Every solver on one site, one after the other (never side by side)."""
     site = load_site(site_dir)
@@ -168,9 +203,12 @@ def compare(
     with tempfile.TemporaryDirectory() as tmp:
         mps = Path(tmp) / "model.mps"
         write_mps(model, mps)
-        rows.append(run_rackfit(site, limit, gap, threads, strategy))
-        rows.append(run_highs(mps, model, limit, gap, threads))
-        rows.append(run_cpsat(mps, model, limit, gap, threads))
+        for solver in solvers:
+            if solver == "rackfit":
+                args: tuple = (site_dir, limit, gap, threads, strategy)
+            else:
+                args = (mps, site_dir, limit, gap, threads)
+            rows.append(_in_child(solver, args))
     for row in rows:
         row["site"] = site.name
         row["load"] = load
@@ -192,6 +230,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{r['solver']:<16} {str(r['status'])[:12]:<12} {_f(r.get('objective'), '{:,.2f}'):>14}"
             f" {_f(r.get('bound'), '{:,.2f}'):>14} {_f(r.get('gap'), '{:.2e}'):>9}"
             f" {_f(r.get('seconds'), '{:.1f}'):>7}"
+            + (f"  {r['peak_mib']:,.0f} MiB" if r.get("peak_mib") else "")
             + (f"  viol {r['viol']:.1e}" if r.get("viol") else "")
             + (f"  bound from {r['bound_source']}" if r.get("bound_source") else "")
         )
@@ -204,7 +243,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     sites = list(dict.fromkeys(r["site"] for r in rows))
     head = (
         "| site | load | rackfit plan (gap, s) | bound (source) | raw HiGHS plan (gap) "
-        "| CP-SAT plan (gap) | rackfit ≥ both |\n| --- | --- | --- | --- | --- | --- | --- |"
+        "| CP-SAT plan (gap) | rackfit ≥ both | peak MiB (rackfit / HiGHS) |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |"
     )
     lines = [head]
 
@@ -228,9 +268,13 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             else (f"{ours['bound']:,.1f} ({ours.get('bound_source')})")
         )
         load = rows[[r["site"] for r in rows].index(site)]["load"]
+        memory = " / ".join(
+            "—" if r is None or not r.get("peak_mib") else f"{r['peak_mib']:,.0f}"
+            for r in (ours, highs)
+        )
         lines.append(
             f"| {site} | {load:.1f} | {cell(ours, True)} | {bound} | {cell(highs)} "
-            f"| {cell(sat)} | {ok} |"
+            f"| {cell(sat)} | {ok} | {memory} |"
         )
     return "\n".join(lines)
 
@@ -257,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--strategy", default="auto", help="rackfit's --strategy")
     parser.add_argument("--out", type=Path, default=None, help="CSV of every row")
+    parser.add_argument(
+        "--solvers", default=",".join(SOLVERS), help="which of rackfit,highs,cpsat to run"
+    )
     args = parser.parse_args(argv)
     try:
         import ortools  # noqa: F401
@@ -273,7 +320,10 @@ def main(argv: list[str] | None = None) -> int:
                 tables = generate_random_site(args.scale, seed)
                 sites.append(write_site(tables, Path(tmp) / f"seed{seed}"))
         for site_dir in sites:
-            found = compare(site_dir, args.time_limit, args.mip_gap, args.threads, args.strategy)
+            found = compare(
+                site_dir, args.time_limit, args.mip_gap, args.threads, args.strategy,
+                tuple(args.solvers.split(",")),
+            )  # fmt: skip
             print(table(found), flush=True)
             print(flush=True)
             rows += found

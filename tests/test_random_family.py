@@ -65,7 +65,7 @@ def test_peers_writes_the_model_as_mps_and_every_solver_reads_it(tmp_path: Path)
     """benchmarks/peers.py on a one-hall site with a 2 s limit: the MPS file HiGHS reads back
     has rackfit's shape and sense; raw HiGHS's plan satisfies the model's rows; CP-SAT runs
     too when ortools is installed (else it says it is missing); rackfit's bound holds for
-    every plan found."""
+    every plan found. Each solver ran in its own process, whose peak memory is reported."""
     import peers
 
     from optimizer.formulation import build_model
@@ -78,6 +78,7 @@ def test_peers_writes_the_model_as_mps_and_every_solver_reads_it(tmp_path: Path)
     by = {r["solver"]: r for r in rows}
     assert set(by) == {"rackfit auto", "raw HiGHS", "CP-SAT"}
     assert by["raw HiGHS"]["viol"] is not None and by["raw HiGHS"]["viol"] <= 1e-6
+    assert all(r["peak_mib"] > 50 for r in rows)  # a Python with numpy and HiGHS loaded
     bound = by["rackfit auto"]["bound"]
     for r in rows:
         if r.get("objective") is not None and r["solver"] != "CP-SAT":

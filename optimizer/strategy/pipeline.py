@@ -12,7 +12,8 @@ Two paths, chosen by the surrogate bound (at most SURROGATE_SHARE of the limit, 
   limit: exactly plain HiGHS's search, from a start at least as good. Beside it, on a
   thread at the lowest scheduling priority (so on a 2-core machine it takes the cycles
   HiGHS's search leaves idle, not HiGHS's own; measured in docs/performance.md), the
-  decomposition bound (at most DECOMPOSITION_SHARE of the limit) and then the heuristic run
+  decomposition bound (at most BESIDE_DECOMPOSITION_SHARE of the limit) and then the
+  heuristic (BESIDE_HEURISTIC_SHARE) run
   and hand in what they find as they find it: a bound stops HiGHS once its plan is within the
   gap of it, a plan is given to HiGHS at its next dive (`Solver.solve(offer=...)`) and is
   kept if HiGHS ends with nothing better. When HiGHS ends, whatever the stages are still
@@ -54,10 +55,13 @@ from optimizer.strategy.heuristic import fill_power_groups
 
 # Shares of --time-limit. Measured on the random family (docs/performance.md), plain HiGHS's
 # search finds the better plans within a minute; every second taken from it costs plan
-# quality, so the stages in front of it get at most a quarter of the limit together.
+# quality, so what runs in front of it (the surrogate; the heuristic on easy sites) is short.
 SURROGATE_SHARE = 0.06
-DECOMPOSITION_SHARE = 0.12
 HEURISTIC_SHARE = 0.06
+# Beside HiGHS the stages cost its search next to nothing (lowest priority), so they may take
+# longer: wall seconds there buy only the cycles HiGHS leaves idle.
+BESIDE_DECOMPOSITION_SHARE = 0.3
+BESIDE_HEURISTIC_SHARE = 0.3
 
 
 @dataclass
@@ -288,7 +292,7 @@ def _beside(
             if decompose:
                 t0 = time.perf_counter()
                 db = decomposition_bound(
-                    built, model, site, options, limit * DECOMPOSITION_SHARE,
+                    built, model, site, options, limit * BESIDE_DECOMPOSITION_SHARE,
                     supply_kw=site.supply_limit_kw,
                 )  # fmt: skip
                 board.offer_bound(db.bound, "decomposition")
@@ -297,7 +301,9 @@ def _beside(
                 log.add("decomposition bound", time.perf_counter() - t0, None, db.bound)
             if heuristic and not board.cancel.is_set():
                 t0 = time.perf_counter()
-                heur_options = replace(options, time_limit_s=max(limit * HEURISTIC_SHARE, 0.5))
+                heur_options = replace(
+                    options, time_limit_s=max(limit * BESIDE_HEURISTIC_SHARE, 0.5)
+                )
                 heur = fill_power_groups(built, model, plan_source, heur_options, start)
                 if heur is None and plan_source is not sb and sb.classes:
                     heur = fill_power_groups(built, model, sb, heur_options, start)
