@@ -19,6 +19,7 @@ from optimizer.textsafe import one_line as escaped_line
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
 EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports a process it ended
+EXIT_INTERRUPTED = 128 + 2  # Ctrl-C (SIGINT), likewise
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -77,7 +78,7 @@ def handles_errors(func: F) -> F:
         except KeyboardInterrupt as exc:
             _debug(debug, exc)
             echo_error("interrupted; nothing was written and earlier outputs are unchanged")
-            code = EXIT_INTERNAL
+            code = EXIT_INTERRUPTED
         except (click.exceptions.Exit, click.ClickException):
             raise
         except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)

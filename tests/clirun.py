@@ -17,6 +17,7 @@ from optimizer.cli import main
 
 # The exit codes of the contract (../shared/spec/site-format.md, "The command line").
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_VIOLATIONS = range(6)
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT
 
 
 def rackfit(*args: object, code: int | None = EXIT_OK) -> Result:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import highspy
 import pytest
-from clirun import EXIT_INFEASIBLE, EXIT_INTERNAL, error_lines, listing, rackfit
+from clirun import EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_INTERRUPTED, error_lines, listing, rackfit
 
 from optimizer import api, export_studies
 from optimizer import solve as solve_module
@@ -181,7 +181,7 @@ def test_a_writer_failing_half_way_keeps_the_previous_plan(tmp_path, old_plan, m
     assert {"placements.csv", "summary.json", "floor-A.png"} <= set(written)  # half-way
     (line,) = error_lines(result)
     if error is KeyboardInterrupt:
-        assert line.startswith("error: interrupted")
+        assert result.exit_code == EXIT_INTERRUPTED and line.startswith("error: interrupted")
     else:
         assert result.exit_code == EXIT_INTERNAL and "internal error" in line
     assert snapshot(old_plan) == before
