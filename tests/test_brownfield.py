@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from clirun import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_VIOLATIONS, error_lines, rackfit
+from clirun import EXIT_INFEASIBLE, EXIT_VIOLATIONS, error_lines, rackfit
 from sites import dev, make_site, rack, row, want
 
 from optimizer.api import plan
@@ -303,76 +303,8 @@ def small_copy(tmp_path: Path) -> Path:
 EXISTING_HEADER = "hall,row,position,model,cluster\n"
 
 
-@pytest.mark.parametrize(
-    ("files", "where"),
-    [
-        (
-            {"existing.csv": EXISTING_HEADER + "A,A1,7,nvidia-dgx-h100,infer\n"},
-            "existing.csv, row 2, column position: position 7 is off the row: A/A1 has 6",
-        ),
-        (
-            {"existing.csv": EXISTING_HEADER + "A,A9,1,nvidia-dgx-h100,infer\n"},
-            "existing.csv, row 2, column row: row A/A9 is not in rows.csv",
-        ),
-        (
-            {
-                "existing.csv": EXISTING_HEADER
-                + "A,A1,2,nvidia-dgx-h100,infer\nA,A1,2,storage-flash,\n"
-            },
-            "existing.csv, row 3, column position: position 2 of A/A1 is taken twice",
-        ),
-        (
-            {"existing.csv": EXISTING_HEADER + "A,A1,2,storage-flash,infer\n"},
-            "existing.csv, row 2, column model: model 'storage-flash' is not the model of "
-            "cluster 'infer'",
-        ),
-        (
-            {"existing.csv": EXISTING_HEADER + "A,A1,2,nvidia-dgx-h100,nobody\n"},
-            "existing.csv, row 2, column cluster: cluster 'nobody' is not in demand.csv",
-        ),
-        (
-            {
-                "existing.csv": EXISTING_HEADER
-                + "A,A1,2,nvidia-dgx-h100,infer\nL,L1,1,nvidia-dgx-h100,infer\n"
-            },
-            "existing.csv, row 3, column cluster: cluster 'infer' is colocated by hall",
-        ),
-        (
-            {"phases.csv": "phase\nnow\n", "rows.csv:phase": ("A1", "later")},
-            "rows.csv, row 4, column phase: phase 'later' is not in phases.csv",
-        ),
-        (
-            {"demand.csv:phase": ("infer", "later")},
-            "demand.csv, row 3, column phase: phase 'later' but the site has no phases.csv",
-        ),
-        (
-            {"power.csv:failover_kw": ("UPS-A", "700")},
-            "power.csv, row 4, column failover_kw: failover_kw (700) is below capacity_kw x "
-            "derate (800)",
-        ),
-        (
-            {"phases.csv": "phase\nnow\nnow\n"},
-            "phases.csv, row 3, column phase: duplicate phase 'now'",
-        ),
-    ],
-)
-def test_bad_v11_input_is_exit_2_at_file_row_and_column(tmp_path, files, where):
-    site = small_copy(tmp_path)
-    for name, content in files.items():
-        if ":" in name:
-            table, column = name.split(":")
-            key, value = content
-            with (site / table).open(newline="") as f:
-                lines = list(csv.reader(f))
-            lines[0].append(column)
-            for line in lines[1:]:
-                line.append(value if key in line[:2] else "")
-            with (site / table).open("w", newline="") as f:
-                csv.writer(f, lineterminator="\n").writerows(lines)
-        else:
-            (site / name).write_text(content)
-    result = rackfit("validate", site, code=EXIT_INPUT)
-    assert any(where in line for line in error_lines(result)), result.stderr
+# The bad v1.1 inputs (existing.csv, phases.csv, the phase and failover_kw columns) are cases
+# of the corpus, tests/bad_inputs (v11_*), checked by the loader and through the CLI.
 
 
 def test_existing_racks_that_alone_overload_a_ups_are_exit_3_naming_device_and_failure(tmp_path):

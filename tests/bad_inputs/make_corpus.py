@@ -143,6 +143,36 @@ UNSORTED = "temp_c,air_overhead,liquid_overhead\n10,0.15,0.04\n40,0.48,0.2\n25,0
 RAGGED = "more cells than header columns"
 
 
+# -- contract v1.1: racks already standing, failover ratings, phases --------------------------
+EXISTING = "hall,row,position,model,cluster\n"
+
+
+def existing(*lines: str) -> Edit:
+    return put("existing.csv", EXISTING + "".join(line + "\n" for line in lines))
+
+
+def column_for(name: str, column: str, key: str, value: str) -> Edit:
+    """Add `column`, with `value` on the rows whose first or second cell is `key`."""
+
+    def change(text: str) -> str:
+        rows = lines_of(text)
+        out = [rows[0] + [column]]
+        out += [r + [value if key in r[:2] else ""] for r in rows[1:]]
+        return text_of(out)
+
+    return edit(name, change)
+
+
+def both(*edits: Edit) -> Edit:
+    def apply(f: dict[str, str]) -> Files:
+        out: Files = {}
+        for e in edits:
+            out.update(e(f))
+        return out
+
+    return apply
+
+
 # -- hostile files: each builder writes the whole case ---------------------------------------
 def _zip(path: Path, entries: list[tuple[str, bytes]]) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -430,6 +460,30 @@ CASES: list[Case] = [
     Case("hostile_escape_in_hall", put("x", None), "rows.csv", 2, "hall",
          "holds a control character (U+001B",
          build=_folder({"rows.csv": set_cell(small_files()["rows.csv"], 2, "hall", ESCAPE)})),
+    # contract v1.1: racks already standing, failover ratings, phases
+    Case("v11_existing_off_the_row", existing("A,A1,7,nvidia-dgx-h100,infer"),
+         "existing.csv", 2, "position", "position 7 is off the row: A/A1 has 6"),
+    Case("v11_existing_unknown_row", existing("A,A9,1,nvidia-dgx-h100,infer"),
+         "existing.csv", 2, "row", "row A/A9 is not in rows.csv"),
+    Case("v11_existing_position_twice",
+         existing("A,A1,2,nvidia-dgx-h100,infer", "A,A1,2,storage-flash,"),
+         "existing.csv", 3, "position", "position 2 of A/A1 is taken twice"),
+    Case("v11_existing_wrong_model", existing("A,A1,2,storage-flash,infer"),
+         "existing.csv", 2, "model", "model 'storage-flash' is not the model of cluster 'infer'"),
+    Case("v11_existing_unknown_cluster", existing("A,A1,2,nvidia-dgx-h100,nobody"),
+         "existing.csv", 2, "cluster", "cluster 'nobody' is not in demand.csv"),
+    Case("v11_existing_splits_a_colocated_cluster",
+         existing("A,A1,2,nvidia-dgx-h100,infer", "L,L1,1,nvidia-dgx-h100,infer"),
+         "existing.csv", 3, "cluster", "cluster 'infer' is colocated by hall"),
+    Case("v11_row_phase_unknown",
+         both(put("phases.csv", "phase\nnow\n"), column_for("rows.csv", "phase", "A1", "later")),
+         "rows.csv", 4, "phase", "phase 'later' is not in phases.csv"),
+    Case("v11_demand_phase_without_phases", column_for("demand.csv", "phase", "infer", "later"),
+         "demand.csv", 3, "phase", "phase 'later' but the site has no phases.csv"),
+    Case("v11_failover_below_rating", column_for("power.csv", "failover_kw", "UPS-A", "700"),
+         "power.csv", 4, "failover_kw", "failover_kw (700) is below capacity_kw x derate (800)"),
+    Case("v11_duplicate_phase", put("phases.csv", "phase\nnow\nnow\n"),
+         "phases.csv", 3, "phase", "duplicate phase 'now'"),
 ]  # fmt: skip
 
 
