@@ -175,3 +175,29 @@ def test_ids_that_look_like_formulas_read_back_as_written(tmp_path: Path) -> Non
     assert not any(c.startswith("'") for c in data["clusters"])
     clusters = data["tables"]["clusters"]
     assert [r[0] for r in clusters["rows"]] == ["train", "=SUM(A1)+infer", "storage"]
+
+
+def test_a_workbook_report_reads_the_same_tables_as_the_folder_and_keeps_a_hall_named_na(
+    tmp_path: Path,
+) -> None:
+    """The report of a plan workbook reads its sheets with the site loader's safe reader
+    (read-only; `NA` is an id, not a missing value): data/small with hall A renamed `NA`,
+    planned to a folder and to a workbook, gives the same page data."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for f in Path("data/small").iterdir():
+        text = f.read_text(encoding="utf-8")
+        if f.name in ("rows.csv", "cooling.csv"):
+            text = re.sub(r"(?m)^A,", "NA,", text)
+        (site / f.name).write_text(text, encoding="utf-8")
+    rackfit("plan", site, "--out", tmp_path / "folder", "--report", "--quiet")
+    rackfit("plan", site, "--out", tmp_path / "book.xlsx", "--report", "--quiet")
+    folder = page_data((tmp_path / "folder" / "plan.html").read_text(encoding="utf-8"))
+    rackfit("report", tmp_path / "book.xlsx", "--out", tmp_path / "again.html")
+    book = page_data((tmp_path / "again.html").read_text(encoding="utf-8"))
+    assert folder["halls"] == book["halls"] == ["L", "NA"]
+    assert book["tables"] == folder["tables"]
+    assert book["racks"] == folder["racks"]
+    assert {k: v for k, v in book["summary"].items() if k != "timings_s"} == {
+        k: v for k, v in folder["summary"].items() if k != "timings_s"
+    }

@@ -221,23 +221,51 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_workbook(path: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
-    except Exception as e:  # the placements reader has already opened it once
-        raise SiteError(Issue(str(path), f"cannot read as an .xlsx workbook: {e}")) from None
+    """The Summary sheet's key/value lines and the table sheets, through the site loader's
+    safe reader (read-only, only the cells the file holds, formulas by their saved value, a
+    hostile or damaged file one error naming it; `NA` stays the id `NA`)."""
+    from optimizer.loaders import read_workbook_sheets
+
+    issues: list[Issue] = []
+    sheets = read_workbook_sheets(path, issues)
+    if issues:
+        raise SiteError(issues)
     summary: dict[str, Any] = {}
     timings: dict[str, Any] = {}
-    first = sheets.get("Summary")
-    if first is not None:
-        for key, value in zip(first.iloc[:, 0], first.iloc[:, 1], strict=True):
-            if not isinstance(key, str) or not key:
-                break  # the summary lines end at the first blank line
-            if key.startswith("timings_s."):
-                timings[key.removeprefix("timings_s.")] = value
-            else:
-                summary[key] = _plain(value)
+    previous = 1  # row 1 is the header (key, value)
+    for line, values in sheets.get("Summary", [])[1:]:
+        key = values[0] if values else None
+        if line != previous + 1 or not isinstance(key, str) or not key:
+            break  # the summary lines end at the first blank line
+        previous = line
+        value = values[1] if len(values) > 1 else None
+        if key.startswith("timings_s."):
+            timings[key.removeprefix("timings_s.")] = value
+        else:
+            summary[key] = _plain(_listed(value))
     summary["timings_s"] = timings
-    return summary, {name: sheets[name] for name in TABLE_NAMES if name in sheets}
+    tables = {name: _sheet_table(sheets[name]) for name in TABLE_NAMES if name in sheets}
+    return summary, tables
+
+
+def _listed(value: Any) -> Any:
+    """A list or mapping the workbook wrote as JSON text (strategy_stages, phases), back."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _sheet_table(rows: list[tuple[int, list[Any]]]) -> pd.DataFrame:
+    """A table sheet (header in its first row) as a DataFrame; columns of numbers numeric."""
+    if not rows:
+        return pd.DataFrame()
+    header = [str(h) for h in rows[0][1]]
+    width = len(header)
+    body = [(list(values) + [None] * width)[:width] for _, values in rows[1:]]
+    return pd.DataFrame(body, columns=header, dtype=object).infer_objects()
 
 
 def _rack_kw(
