@@ -77,7 +77,14 @@ def _read_placements_sheet(path: Path) -> pd.DataFrame:
     if "placements" not in sheets:
         message = "no sheet 'placements' (a plan workbook has one)"
         raise SiteError(Issue(where=str(path), message=message))
-    rows = sheets["placements"]
+    return sheet_frame(sheets["placements"])
+
+
+def sheet_frame(rows: list[tuple[int, list[Any]]]) -> pd.DataFrame:
+    """A sheet as `read_workbook_sheets` gives it (spreadsheet row, cells) as a table of
+    cells: its first row the header (a blank header cell named `Unnamed: j`), and every later
+    row a record, blank rows kept as blank records so that record k is spreadsheet row k + 2
+    (error messages name rows)."""
     if not rows:
         return pd.DataFrame()
     (first, header), body = rows[0], rows[1:]

@@ -224,6 +224,7 @@ def _read_workbook(path: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]
     """The Summary sheet's key/value lines and the table sheets, through the site loader's
     safe reader (read-only, only the cells the file holds, formulas by their saved value, a
     hostile or damaged file one error naming it; `NA` stays the id `NA`)."""
+    from optimizer.export.read import sheet_frame
     from optimizer.loaders import read_workbook_sheets
 
     issues: list[Issue] = []
@@ -244,7 +245,11 @@ def _read_workbook(path: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]
         else:
             summary[key] = _plain(_listed(value))
     summary["timings_s"] = timings
-    tables = {name: _sheet_table(sheets[name]) for name in TABLE_NAMES if name in sheets}
+    tables = {
+        name: sheet_frame(sheets[name]).dropna(how="all").reset_index(drop=True).infer_objects()
+        for name in TABLE_NAMES
+        if name in sheets
+    }  # the written sheets have no blank rows; columns of numbers become numeric
     return summary, tables
 
 
@@ -256,16 +261,6 @@ def _listed(value: Any) -> Any:
         except json.JSONDecodeError:
             return value
     return value
-
-
-def _sheet_table(rows: list[tuple[int, list[Any]]]) -> pd.DataFrame:
-    """A table sheet (header in its first row) as a DataFrame; columns of numbers numeric."""
-    if not rows:
-        return pd.DataFrame()
-    header = [str(h) for h in rows[0][1]]
-    width = len(header)
-    body = [(list(values) + [None] * width)[:width] for _, values in rows[1:]]
-    return pd.DataFrame(body, columns=header, dtype=object).infer_objects()
 
 
 def _rack_kw(
