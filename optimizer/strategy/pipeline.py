@@ -49,7 +49,7 @@ from optimizer.solve import (
     cancel_on,
 )
 from optimizer.status import Status
-from optimizer.strategy.bound import surrogate_bound
+from optimizer.strategy.bound import SurrogateBound, surrogate_bound
 from optimizer.strategy.decompose import decomposition_bound
 from optimizer.strategy.heuristic import fill_power_groups
 
@@ -174,6 +174,8 @@ def solve_with_strategy(
         log.add("first fit", 0.0, best_obj, None)
     bound, source = sb.bound, "surrogate"
 
+    board = _Board(model, options.mip_gap, bound, source, best_x, best_obj)
+
     # 2. easy: the surrogate is exact, so the stages run in turn (reproducible plans)
     if sb.exact:
         t0 = time.perf_counter()
@@ -182,29 +184,24 @@ def solve_with_strategy(
                 options, time_limit_s=max(min(left(), limit * HEURISTIC_SHARE), 0.5)
             )
             heur = fill_power_groups(built, model, sb, heur_options, start) if heuristic else None
-        if heur is not None and heur.x is not None:
-            value = _objective(model, heur.x)
-            if _better(model, value, best_obj):
-                best_x, best_obj = heur.x, value
-        log.add("power-group heuristic", time.perf_counter() - t0, best_obj, bound)
-        gap = _gap(best_obj, bound)
-        if best_x is not None and gap is not None and gap <= options.mip_gap:
+        board.offer_plan(None if heur is None else heur.x)
+        log.add("power-group heuristic", time.perf_counter() - t0, board.objective, bound)
+        gap = _gap(board.objective, bound)
+        if board.x is not None and gap is not None and gap <= options.mip_gap:
             proven = Solution(
                 status=Status.OPTIMAL,
-                x=best_x,
-                objective=best_obj,
+                x=board.x,
+                objective=board.objective,
                 bound=bound,
                 mip_gap=gap,
                 solve_s=time.perf_counter() - began,
                 log=[],
             )
             return StrategyResult(proven, source, log)
-        board = _Board(model, options.mip_gap, bound, source, best_x, best_obj)
         return _full_solve(model, options, left(), board, None, stages, on_progress, cut, log,
                            began)  # fmt: skip
 
     # 3. hard: HiGHS now, the decomposition and the heuristic beside it
-    board = _Board(model, options.mip_gap, bound, source, best_x, best_obj)
     beside = threading.Thread(
         target=_beside,
         args=(board, built, model, site, options, sb, start, log, heuristic,
@@ -276,7 +273,7 @@ def _beside(
     model: Compiled,
     site: Site,
     options: SolveOptions,
-    sb: Any,
+    sb: SurrogateBound,
     start: np.ndarray | None,
     log: StrategyLog,
     heuristic: bool,
@@ -342,7 +339,7 @@ def _full_solve(
     t0 = time.perf_counter()
     with stages.stage("solve"):
         solver = Solver(model, replace(options, time_limit_s=seconds))
-        stop_when: Any = board.done
+        stop_when: Callable[[float | None], bool] | None = board.done
         if board.bound is not None and cut:
             cut_at = board.bound - model.cost_offset
             if model.maximize:
