@@ -354,17 +354,15 @@ class Solver:
         on_progress: Callable[[Progress], None] | None = None,
         time_limit_s: float | None = None,
         stop_at: float | None = None,
-        stop_when: Callable[[float | None], bool] | None = None,
-        offer: Callable[[], np.ndarray | None] | None = None,
+        stop_when: Callable[[float | None, float | None], bool] | None = None,
     ) -> Solution:
         """Solve to the gap or the time limit. `start`: a feasible point to begin from.
         `stop_at`: stop as soon as a plan reaches this objective (a bound known from outside
         HiGHS, less the allowed gap); the result then has status "time_limit" and the plan.
-        `stop_when`: the same decision made outside, asked with HiGHS's best objective so far
-        (None before its first plan) at every new plan and every tenth of a second.
-        `offer`: asked whenever HiGHS looks for plans from outside (before each dive of its
-        search); a feasible point it returns becomes HiGHS's plan if it is better. Inside
-        `cancel_on(event)`, setting the event raises `Cancelled`."""
+        `stop_when`: the same decision made outside, asked with HiGHS's best objective and
+        its proven bound so far (None before it has them) at every new plan and about every
+        tenth of a second while it searches. Inside `cancel_on(event)`, setting the event
+        raises `Cancelled`."""
         h, opts = self.h, self.options
         h.setOptionValue("time_limit", float(time_limit_s or opts.time_limit_s))
         h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
@@ -379,10 +377,11 @@ class Solver:
         began = time.perf_counter()
         reached = [False]
 
-        best: list[float | None] = [None]  # the best plan HiGHS has reported
+        best: list[float | None] = [None, None]  # HiGHS's best plan and bound so far
+        asked = [0.0]  # when stop_when was last asked from the interrupt check
 
         def good_enough(value: float | None) -> bool:
-            if stop_when is not None and stop_when(value):
+            if stop_when is not None and stop_when(value, best[1]):
                 return True
             if stop_at is None or value is None:
                 return False
@@ -403,15 +402,22 @@ class Solver:
             )
             if on_progress is not None:
                 on_progress(snapshot)
-            best[0] = snapshot.incumbent
+            best[0], best[1] = snapshot.incumbent, snapshot.bound
             if good_enough(snapshot.incumbent):
                 reached[0] = True
                 h.cancelSolve()  # HiGHS stops at its next check (HandleUserInterrupt is on)
 
-        def offered(event: highspy.HighsCallbackEvent) -> None:
-            x = offer() if offer is not None else None
-            if x is not None and event.data_in is not None:
-                event.data_in.setSolution(np.asarray(x, dtype=float))
+        def checking(event: highspy.HighsCallbackEvent) -> None:
+            """HiGHS's own interrupt check: read its bound, ask stop_when (rate-limited)."""
+            now = time.perf_counter()
+            if now - asked[0] < 0.1:
+                return
+            asked[0] = now
+            bound = event.data_out.mip_dual_bound
+            best[1] = float(bound) if np.isfinite(bound) else best[1]
+            if good_enough(best[0]) and event.data_in is not None:
+                reached[0] = True
+                event.data_in.user_interrupt = True
 
         cancel: threading.Event | None = getattr(_SCOPE, "event", None)
 
@@ -424,15 +430,15 @@ class Solver:
             return False
 
         h.cbMipImprovingSolution.subscribe(improving)
-        if offer is not None:
-            h.cbMipUserSolution.subscribe(offered)
+        if stop_when is not None:
+            h.cbMipInterrupt.subscribe(checking)
         interrupted = False
         try:
             interrupted = _run_interruptibly(h, stop)
         finally:
             h.cbMipImprovingSolution.unsubscribe(improving)
-            if offer is not None:
-                h.cbMipUserSolution.unsubscribe(offered)
+            if stop_when is not None:
+                h.cbMipInterrupt.unsubscribe(checking)
         solution = self._solution(time.perf_counter() - began, log)
         if interrupted:
             raise KeyboardInterrupt

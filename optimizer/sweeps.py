@@ -132,6 +132,7 @@ def _point_row(
             Stages(),
             None,
             heuristic=x_prev is None,
+            warm_start=x_prev is not None,  # the previous point's plan: next to this one's
             cut=strategy == "auto-cut",
             decompose=False,  # a point is one re-solve; the bound by hall is for a whole plan
         ).solution

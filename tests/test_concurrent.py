@@ -1,6 +1,7 @@
-"""The full solve with stages beside it (issue 15): HiGHS starts at once and takes plans and
-bounds from a second thread as they come; that thread's solves stop when HiGHS ends; HiGHS's
-thread pools are per thread, so both can solve at once with different thread counts."""
+"""The full solve with stages beside it (issue 15): HiGHS starts after the surrogate's head
+start at most, from no plan (raw HiGHS's path), and takes bounds and fallback plans from a
+second thread as they come; that thread's solves stop when HiGHS ends; HiGHS's thread pools
+are per thread, so both can solve at once with different thread counts."""
 
 from __future__ import annotations
 
@@ -34,34 +35,13 @@ def colossus():
     return model, best.x
 
 
-def test_a_plan_offered_from_outside_becomes_highs_plan(colossus):
-    """HiGHS asks for outside plans before its search (and before each dive): the optimum
-    handed in there is HiGHS's plan from then on, and the solve stops on it. HiGHS alone needs
-    seconds and several plans to reach it (test_strategy's stop-rule test)."""
-    model, optimum = colossus
-    asked: list[float] = []
-
-    def offer():
-        asked.append(time.perf_counter())
-        return optimum if len(asked) == 1 else None
-
-    solution = Solver(model, SolveOptions(time_limit_s=60, mip_gap=1e-4, threads=1)).solve(
-        offer=offer, stop_when=lambda incumbent: bool(asked)
-    )
-    assert asked, "HiGHS never asked for a plan"
-    assert solution.objective == pytest.approx(COLOSSUS_GPUS)
-    assert solution.x is not None
-    assert (model.A @ solution.x <= model.row_upper + 1e-6).all()
-    assert (model.A @ solution.x >= model.row_lower - 1e-6).all()
-
-
 def test_stop_when_is_asked_while_highs_searches(colossus):
     """A decision made outside (here: after 0.3 s, with no plan needed) stops HiGHS within
     its next check; the result is HiGHS's best plan so far, with status time_limit."""
     model, _ = colossus
     began = time.perf_counter()
     solution = Solver(model, SolveOptions(time_limit_s=60, mip_gap=0.0, threads=1)).solve(
-        stop_when=lambda incumbent: time.perf_counter() - began > 0.3
+        stop_when=lambda incumbent, bound: time.perf_counter() - began > 0.3
     )
     assert solution.status == "time_limit"
     assert solution.solve_s < 30
@@ -128,8 +108,12 @@ def test_the_board_keeps_the_tighter_bound_and_the_better_plan():
     assert (board.bound, board.source) == (450.0, "decomposition")
     assert not board.done(None) and not board.done(440.0)
     assert board.done(449.96)  # within 1e-4 of 450
-    board.offer_plan(x)
-    assert board.take_plan() is x and board.take_plan() is None  # handed to HiGHS once
+    assert board.done(440.0, highs_bound=440.04)  # HiGHS's own bound proves HiGHS's plan
+    board.offer_plan(x)  # the empty plan: objective 0, a fallback
+    assert board.x is x and board.objective == 0.0
+    assert not board.done(None, highs_bound=440.0)
+    board.offer_plan(None)
+    assert board.x is x
 
 
 def _not_exact(monkeypatch):
@@ -176,3 +160,53 @@ def test_the_hard_path_on_colossus_is_proven_and_logs_its_stages(monkeypatch):
     names = [s["stage"] for s in p.summary["strategy_stages"]]
     assert names[0] == "surrogate bound" and names[-1] == "full solve"
     assert {"decomposition bound", "stages cancelled"} & set(names)
+
+
+def test_on_the_hard_path_highs_searches_the_path_raw_highs_takes(monkeypatch):
+    """rackfit's full solve starts from no plan and is handed none while it searches, so its
+    plans are raw HiGHS's plans on the same model, in the same order (HiGHS is
+    deterministic): the sequence rackfit saw in 4 s is a start of the one raw HiGHS sees in
+    8 s. This is what makes rackfit's plan at a time limit at least raw HiGHS's."""
+    _not_exact(monkeypatch)
+    site = load_site("data/colossus")
+    ours: list[float] = []
+    p = plan(site, marginal_values=False, time_limit_s=4, threads=2, mip_gap=1e-9,
+             on_progress=lambda snap: ours.append(round(snap.incumbent, 6)))  # fmt: skip
+    raw: list[float] = []
+    model = compile_model(build_model(site))
+    Solver(model, SolveOptions(time_limit_s=8, mip_gap=1e-9, threads=2)).solve(
+        on_progress=lambda snap: raw.append(round(snap.incumbent, 6))
+    )
+    assert ours, "no plan in 4 s"
+    assert raw[: len(ours)] == ours
+    assert p.summary["objective"] >= ours[-1] - 1e-6
+
+
+def test_a_slow_surrogate_does_not_hold_highs_back(monkeypatch):
+    """The surrogate runs alone only for its head start (3% of the limit): here it waits
+    until HiGHS has found a plan, which happens only if HiGHS started without it. data/small
+    is then proven by HiGHS, with the surrogate still running beside it."""
+    real = pipeline.surrogate_bound
+    highs_found_a_plan = threading.Event()
+    waited: list[bool] = []
+
+    def slow_surrogate(*args, **kwargs):
+        waited.append(highs_found_a_plan.wait(timeout=60))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "surrogate_bound", slow_surrogate)
+    p = plan("data/small", marginal_values=False, time_limit_s=10, mip_gap=1e-9,
+             on_progress=lambda snap: highs_found_a_plan.set())  # fmt: skip
+    assert waited == [True], "HiGHS did not start before the surrogate came back"
+    assert (p.status, p.summary["gpus"], p.summary["bound"]) == ("optimal", 440, 440.0)
+
+
+def test_an_error_in_the_stages_thread_is_raised_in_the_callers(monkeypatch):
+    """A bug in a stage is not swallowed by its thread: plan() raises it."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the surrogate")
+
+    monkeypatch.setattr(pipeline, "surrogate_bound", broken)
+    with pytest.raises(RuntimeError, match="a bug in the surrogate"):
+        plan("data/small", marginal_values=False, time_limit_s=10)

@@ -2,22 +2,31 @@
 solve, stopped as soon as a plan is within the gap of the tightest bound (or, with
 `cut=True`, with the row `objective ≤ surrogate bound` in the model).
 
-Two paths, chosen by the surrogate bound (at most SURROGATE_SHARE of the limit, first):
+The stages run on a thread of their own, the surrogate bound first (at most
+SURROGATE_SHARE of the limit). The pipeline waits for the surrogate at most
+SURROGATE_HEAD_START of the limit and then picks one of two paths:
 
-- **Easy: the surrogate is exact** (its aggregate solved to optimality). The power-group
-  heuristic then usually meets it, so the stages run in turn: heuristic (at most
-  HEURISTIC_SHARE), then, if the gap is not met, HiGHS from the heuristic's plan, stopped at
-  the bound. Everything is a fixed function of the input: the same site gives the same plan.
-- **Hard: it is not.** HiGHS starts at once on the full model with the whole rest of the
-  limit: exactly plain HiGHS's search, from a start at least as good. Beside it, on a
-  thread at the lowest scheduling priority (so on a 2-core machine it takes the cycles
-  HiGHS's search leaves idle, not HiGHS's own; measured in docs/performance.md), the
-  decomposition bound (at most BESIDE_DECOMPOSITION_SHARE of the limit) and then the
-  heuristic (BESIDE_HEURISTIC_SHARE) run
-  and hand in what they find as they find it: a bound stops HiGHS once its plan is within the
-  gap of it, a plan is given to HiGHS at its next dive (`Solver.solve(offer=...)`) and is
-  kept if HiGHS ends with nothing better. When HiGHS ends, whatever the stages are still
-  solving is cancelled. Plans here depend on timing, as any plan stopped by a time limit does.
+- **Easy: the surrogate came back exact** (its aggregate solved to optimality). The
+  power-group heuristic then usually meets it, so the stages run in turn: heuristic (at most
+  HEURISTIC_SHARE), then, if the gap is not met, HiGHS, stopped at the bound. Everything is a
+  fixed function of the input: the same site gives the same plan.
+- **Hard: it is not exact, or not back yet.** HiGHS starts then on the full model with the
+  whole rest of the limit. The stages thread goes on beside it at the lowest scheduling
+  priority (so on a 2-core machine it takes the cycles HiGHS's search leaves idle, not
+  HiGHS's own; measured in docs/performance.md): the surrogate to the end of its budget,
+  the decomposition bound (at most BESIDE_DECOMPOSITION_SHARE of the limit) and the
+  heuristic (BESIDE_HEURISTIC_SHARE). Each hands in what it finds as it finds it: a bound
+  stops HiGHS once its plan (or theirs) is within the gap of it; their plan is kept if HiGHS
+  ends with nothing better. When HiGHS ends, whatever the stages are still solving is
+  cancelled. Plans here depend on timing, as any plan stopped by a time limit does.
+
+On both paths HiGHS searches from no start (except a sweep's warm start, `warm_start`): the
+path raw HiGHS takes on the same model, so that the plan at any time limit is at least raw
+HiGHS's at that moment, up to the head start. A start or a plan handed in during the search
+changes which nodes HiGHS explores, and at a time limit the plan it holds is a sample of that
+path: session 4 measured rackfit below raw HiGHS on 5 of 20 random-family seeds that way,
+and 4.6x slower to the proof on one. First fit and the stages' plans serve as fallbacks and
+in the stop rule (HiGHS also stops once its own bound is within the gap of them).
 
 Each stage's time, incumbent and bound are recorded (`StrategyLog`), go to the log, and end
 up in summary.json (`strategy_stages`). `--strategy plain` skips all of it.
@@ -58,6 +67,9 @@ from optimizer.strategy.heuristic import fill_power_groups
 # quality, so what runs in front of it (the surrogate; the heuristic on easy sites) is short.
 SURROGATE_SHARE = 0.06
 HEURISTIC_SHARE = 0.06
+# How long the surrogate runs alone: on the random family an exact surrogate came back in
+# 0.2-0.4 s and data/colossus's in 1.6 s; an inexact one used its whole budget (3.6 s of 60).
+SURROGATE_HEAD_START = 0.03
 # Beside HiGHS the stages cost its search next to nothing (lowest priority), so they may take
 # longer: wall seconds there buy only the cycles HiGHS leaves idle.
 BESIDE_DECOMPOSITION_SHARE = 0.3
@@ -140,11 +152,14 @@ def solve_with_strategy(
     heuristic: bool = True,
     cut: bool = False,
     decompose: bool = True,
+    warm_start: bool = False,
 ) -> StrategyResult:
     """Returns the solution (status, plan, bound), which bound it rests on, and the log.
-    `heuristic=False` skips the power-group heuristic (sweeps start from the previous
-    point's plan instead, which is cheaper than filling every hall again); `decompose=False`
-    skips the decomposition bound (strategy/decompose.py).
+    `start`: a feasible plan (first fit), kept if nothing better is found. `warm_start=True`
+    also hands it to HiGHS (a sweep's previous point: a start next to the answer is what
+    makes sweeps fast); otherwise HiGHS searches from nothing, as raw HiGHS does.
+    `heuristic=False` skips the power-group heuristic; `decompose=False` skips the
+    decomposition bound (strategy/decompose.py).
 
     How the full solve uses the surrogate bound: by default as a stopping rule (HiGHS is
     stopped as soon as a plan is within the gap of it); with `cut=True` also as the row
@@ -153,31 +168,39 @@ def solve_with_strategy(
     slowed HiGHS's search for plans on the larger sites."""
     began = time.perf_counter()
     log = StrategyLog()
+    limit = options.time_limit_s
 
     def left() -> float:
-        return max(options.time_limit_s - (time.perf_counter() - began), 0.5)
+        return max(limit - (time.perf_counter() - began), 0.5)
 
-    # 1. the surrogate bound
-    t0 = time.perf_counter()
-    limit = options.time_limit_s
-    with stages.stage("bound"):
-        agg_options = replace(
-            options, time_limit_s=max(limit * SURROGATE_SHARE, 0.5), mip_gap=options.mip_gap * 0.9
-        )  # a tighter target made data/colossus's aggregate miss its budget (measured)
-        sb = surrogate_bound(
-            built.index, built.power_limits, built.objective_name, agg_options,
-            site.supply_limit_kw,
-        )  # fmt: skip
-    log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
-    best_x, best_obj = start, (None if start is None else _objective(model, start))
-    if start is not None:
-        log.add("first fit", 0.0, best_obj, None)
-    bound, source = sb.bound, "surrogate"
-
-    board = _Board(model, options.mip_gap, bound, source, best_x, best_obj)
-
-    # 2. easy: the surrogate is exact, so the stages run in turn (reproducible plans)
-    if sb.exact:
+    board = _Board(model, options.mip_gap, None, "surrogate", start,
+                   None if start is None else _objective(model, start))  # fmt: skip
+    run = _Run()
+    ctx = _Context(board, built, model, site, options, start, log, heuristic)
+    thread = threading.Thread(
+        target=_stages,
+        args=(ctx, run, decompose and len(site.halls) > 1),
+        name="rackfit-stages",
+        daemon=True,
+    )  # fmt: skip
+    try:
+        # 1. the surrogate bound, alone for its head start: is the site easy?
+        with stages.stage("bound"):
+            thread.start()
+            run.ready.wait(limit * SURROGATE_HEAD_START)
+        sb = run.surrogate if run.ready.is_set() else None
+        if start is not None:
+            log.add("warm start" if warm_start else "first fit", 0.0, board.objective, None)
+        run.hard = sb is None or not sb.exact
+        if run.hard:
+            _lowest_priority(thread.native_id)  # before it starts more HiGHS threads
+    finally:
+        run.decided.set()
+    if not run.hard:
+        thread.join()
+        _raise_from(run)
+        assert sb is not None
+        # 2. easy: the surrogate is exact, so the stages run in turn (reproducible plans)
         t0 = time.perf_counter()
         with stages.stage("heuristic"):
             heur_options = replace(
@@ -185,37 +208,49 @@ def solve_with_strategy(
             )
             heur = fill_power_groups(built, model, sb, heur_options, start) if heuristic else None
         board.offer_plan(None if heur is None else heur.x)
-        log.add("power-group heuristic", time.perf_counter() - t0, board.objective, bound)
-        gap = _gap(board.objective, bound)
+        log.add("power-group heuristic", time.perf_counter() - t0, board.objective, board.bound)
+        gap = _gap(board.objective, board.bound)
         if board.x is not None and gap is not None and gap <= options.mip_gap:
             proven = Solution(
                 status=Status.OPTIMAL,
                 x=board.x,
                 objective=board.objective,
-                bound=bound,
+                bound=board.bound,
                 mip_gap=gap,
                 solve_s=time.perf_counter() - began,
                 log=[],
             )
-            return StrategyResult(proven, source, log)
+            return StrategyResult(proven, board.source, log)
         return _full_solve(model, options, left(), board, None, stages, on_progress, cut, log,
-                           began)  # fmt: skip
+                           began, warm_start)  # fmt: skip
 
-    # 3. hard: HiGHS now, the decomposition and the heuristic beside it
-    beside = threading.Thread(
-        target=_beside,
-        args=(board, built, model, site, options, sb, start, log, heuristic,
-              decompose and len(site.halls) > 1),
-        name="rackfit-stages",
-        daemon=True,
-    )  # fmt: skip
-    return _full_solve(model, options, left(), board, beside, stages, on_progress, cut, log,
-                       began)  # fmt: skip
+    # 3. hard: HiGHS now; the surrogate goes on beside it, then the decomposition and the
+    # heuristic, at the lowest priority
+    return _full_solve(model, options, left(), board, (thread, run), stages, on_progress, cut,
+                       log, began, warm_start)  # fmt: skip
+
+
+@dataclass
+class _Run:
+    """The handshake between the pipeline and its stages thread: the surrogate's result
+    (`ready`), then the pipeline's choice of path (`decided`, `hard`), and any error."""
+
+    ready: threading.Event = field(default_factory=threading.Event)
+    decided: threading.Event = field(default_factory=threading.Event)
+    surrogate: SurrogateBound | None = None
+    hard: bool = True
+    error: BaseException | None = None
+
+
+def _raise_from(run: _Run) -> None:
+    """An error in the stages thread is a bug: raise it here, in the caller's thread."""
+    if run.error is not None:
+        raise run.error
 
 
 class _Board:
     """What the full solve and the stages beside it share: the tightest bound and its source,
-    and the best plan the stages found (handed to HiGHS once). Thread-safe."""
+    and the best plan (first fit's or the stages'). Thread-safe."""
 
     def __init__(
         self,
@@ -230,7 +265,6 @@ class _Board:
         self.gap = gap
         self.bound, self.source = bound, source
         self.x, self.objective = x, objective
-        self.pending: np.ndarray | None = None
         self.cancel = threading.Event()
         self.lock = threading.Lock()
 
@@ -245,19 +279,15 @@ class _Board:
         value = _objective(self.model, x)
         with self.lock:
             if _better(self.model, value, self.objective):
-                self.x, self.objective, self.pending = x, value, x
+                self.x, self.objective = x, value
 
-    def take_plan(self) -> np.ndarray | None:
-        """The stages' newest better plan, once (HiGHS asks before each dive)."""
-        with self.lock:
-            x, self.pending = self.pending, None
-        return x
-
-    def done(self, incumbent: float | None) -> bool:
-        """Is HiGHS's plan (objective `incumbent`, None: none yet) or the stages' own within
-        the gap of the bound? Then HiGHS can stop (the better of the two plans is kept)."""
+    def done(self, incumbent: float | None, highs_bound: float | None = None) -> bool:
+        """Can HiGHS stop? Yes once its plan (objective `incumbent`) or the stages' own is
+        within the gap of the tightest bound: the board's, or HiGHS's proven `highs_bound`
+        (None: not known yet). The better of the two plans is kept."""
         with self.lock:
             bound, objective = self.bound, self.objective
+        bound = _tighter(self.model, bound, highs_bound)
         if bound is None:
             return False
         target = _within_gap_of(self.model, bound, self.gap)
@@ -267,59 +297,100 @@ class _Board:
         )
 
 
-def _beside(
-    board: _Board,
-    built: BuiltModel,
-    model: Compiled,
-    site: Site,
-    options: SolveOptions,
-    sb: SurrogateBound,
-    start: np.ndarray | None,
-    log: StrategyLog,
-    heuristic: bool,
-    decompose: bool,
-) -> None:
-    """The decomposition bound, then the heuristic, at the lowest priority, handing each
-    result to the board as it comes; stops when the full solve ends (board.cancel)."""
-    _lowest_priority()
-    limit = options.time_limit_s
+@dataclass(frozen=True)
+class _Context:
+    """What every stage on the stages thread reads, and where it writes (board, log)."""
+
+    board: _Board
+    built: BuiltModel
+    model: Compiled
+    site: Site
+    options: SolveOptions
+    start: np.ndarray | None
+    log: StrategyLog
+    heuristic: bool
+
+
+def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
+    """The stages thread. The surrogate bound first; the pipeline waits for it (its head
+    start) and then picks the path. On the hard path this thread, now at the lowest priority,
+    goes on beside HiGHS: the decomposition bound, then the heuristic (the heuristic first
+    if the surrogate turned out exact), each result handed to the board as it comes; it
+    stops when the full solve ends (board.cancel)."""
+    board, options, built = ctx.board, ctx.options, ctx.built
     with cancel_on(board.cancel):
         try:
-            plan_source = sb
-            if decompose:
-                t0 = time.perf_counter()
-                db = decomposition_bound(
-                    built, model, site, options, limit * BESIDE_DECOMPOSITION_SHARE,
-                    supply_kw=site.supply_limit_kw,
-                )  # fmt: skip
-                board.offer_bound(db.bound, "decomposition")
-                if db.plan is not None and db.plan.classes:
-                    plan_source = db.plan
-                log.add("decomposition bound", time.perf_counter() - t0, None, db.bound)
-            if heuristic and not board.cancel.is_set():
-                t0 = time.perf_counter()
-                heur_options = replace(
-                    options, time_limit_s=max(limit * BESIDE_HEURISTIC_SHARE, 0.5)
-                )
-                heur = fill_power_groups(built, model, plan_source, heur_options, start)
-                if heur is None and plan_source is not sb and sb.classes:
-                    heur = fill_power_groups(built, model, sb, heur_options, start)
-                x = None if heur is None else heur.x
-                board.offer_plan(x)
-                value = None if x is None else _objective(model, x)
-                log.add("power-group heuristic", time.perf_counter() - t0, value, None)
+            t0 = time.perf_counter()
+            agg_options = replace(
+                options, time_limit_s=max(options.time_limit_s * SURROGATE_SHARE, 0.5),
+                mip_gap=options.mip_gap * 0.9,
+            )  # fmt: skip  # a tighter target made data/colossus's aggregate miss its budget
+            sb = surrogate_bound(
+                built.index, built.power_limits, built.objective_name, agg_options,
+                ctx.site.supply_limit_kw,
+            )  # fmt: skip
+            board.offer_bound(sb.bound, "surrogate")
+            ctx.log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
+            run.surrogate = sb
+            run.ready.set()
+            run.decided.wait()
+            if not run.hard:
+                return
+            source: SurrogateBound = sb
+            if sb.exact:  # it came back late: the heuristic usually meets an exact bound
+                _heuristic(ctx, sb, sb)
+            if decompose and not board.cancel.is_set():
+                source = _decomposition(ctx, sb)
+            if not sb.exact and not board.cancel.is_set():
+                _heuristic(ctx, sb, source)
         except Cancelled:
-            log.add("stages cancelled", 0.0, None, None)
+            ctx.log.add("stages cancelled", 0.0, None, None)
+        except BaseException as error:  # noqa: BLE001  (raised again in the caller's thread)
+            run.error = error
+        finally:
+            run.ready.set()
 
 
-def _lowest_priority() -> None:
-    """This thread (and the HiGHS threads it starts, which inherit it) at nice 19: on Linux
-    the scheduling priority is per thread. Elsewhere nothing changes (on other systems the
-    call would lower the whole process)."""
-    if sys.platform.startswith("linux"):
+def _decomposition(ctx: _Context, sb: SurrogateBound) -> SurrogateBound:
+    """The bound by hall (strategy/decompose.py), at most BESIDE_DECOMPOSITION_SHARE of the
+    limit; returns its integer master's counts as the heuristic's plan source (else `sb`)."""
+    t0 = time.perf_counter()
+    db = decomposition_bound(
+        ctx.built, ctx.model, ctx.site, ctx.options,
+        ctx.options.time_limit_s * BESIDE_DECOMPOSITION_SHARE,
+        supply_kw=ctx.site.supply_limit_kw,
+    )  # fmt: skip
+    ctx.board.offer_bound(db.bound, "decomposition")
+    ctx.log.add("decomposition bound", time.perf_counter() - t0, None, db.bound)
+    return db.plan if db.plan is not None and db.plan.classes else sb
+
+
+def _heuristic(ctx: _Context, sb: SurrogateBound, source: SurrogateBound) -> None:
+    """The power-group heuristic from `source`'s counts (if that fails, the surrogate's), at
+    most BESIDE_HEURISTIC_SHARE of the limit; its plan goes to the board."""
+    if not ctx.heuristic:
+        return
+    t0 = time.perf_counter()
+    options = replace(
+        ctx.options, time_limit_s=max(ctx.options.time_limit_s * BESIDE_HEURISTIC_SHARE, 0.5)
+    )
+    heur = fill_power_groups(ctx.built, ctx.model, source, options, ctx.start)
+    if heur is None and source is not sb and sb.classes:
+        heur = fill_power_groups(ctx.built, ctx.model, sb, options, ctx.start)
+    x = None if heur is None else heur.x
+    ctx.board.offer_plan(x)
+    value = None if x is None else _objective(ctx.model, x)
+    ctx.log.add("power-group heuristic", time.perf_counter() - t0, value, None)
+
+
+def _lowest_priority(native_id: int | None) -> None:
+    """The thread `native_id` (and the HiGHS threads it starts from now on, which inherit
+    it) at nice 19: on Linux the scheduling priority is per thread. Elsewhere nothing
+    changes (on other systems the call would lower the whole process)."""
+    if sys.platform.startswith("linux") and native_id is not None:
         # a sandbox may forbid it: the stages then share the CPU evenly
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            os.setpriority(os.PRIO_PROCESS, native_id, 19)
 
 
 def _full_solve(
@@ -327,39 +398,40 @@ def _full_solve(
     options: SolveOptions,
     seconds: float,
     board: _Board,
-    beside: threading.Thread | None,
+    beside: tuple[threading.Thread, _Run] | None,
     stages: StageTimer,
     on_progress: Callable[[Progress], None] | None,
     cut: bool,
     log: StrategyLog,
     began: float,
+    warm_start: bool,
 ) -> StrategyResult:
-    """HiGHS on the full model from the board's plan, stopped at the board's bound; with
-    `beside`, that thread runs while HiGHS searches and is cancelled when it ends."""
+    """HiGHS on the full model, stopped at the board's bound; with `beside`, the stages
+    thread goes on while HiGHS searches and is cancelled when it ends. HiGHS starts from the
+    board's plan only with `warm_start`; else from nothing, on raw HiGHS's own path."""
     t0 = time.perf_counter()
     with stages.stage("solve"):
         solver = Solver(model, replace(options, time_limit_s=seconds))
-        stop_when: Callable[[float | None], bool] | None = board.done
-        if board.bound is not None and cut:
-            cut_at = board.bound - model.cost_offset
+        stop_when: Callable[[float | None, float | None], bool] | None = board.done
+        cut_at = board.bound if cut else None
+        if cut_at is not None:
             if model.maximize:
-                solver.add_row(model.cost, -np.inf, cut_at)
+                solver.add_row(model.cost, -np.inf, cut_at - model.cost_offset)
             else:
-                solver.add_row(model.cost, cut_at, np.inf)
+                solver.add_row(model.cost, cut_at - model.cost_offset, np.inf)
             stop_when = None
-        if beside is not None:
-            beside.start()
         try:
             solution = solver.solve(
-                start=board.x,
+                start=board.x if warm_start else None,
                 on_progress=on_progress,
                 stop_when=stop_when,
-                offer=board.take_plan if beside is not None else None,
             )
         finally:
             board.cancel.set()
             if beside is not None:
-                beside.join()
+                beside[0].join()
+        if beside is not None:
+            _raise_from(beside[1])
     lost_plan = solution.x is None and solution.status != Status.INFEASIBLE
     if board.x is not None and (lost_plan or _better(model, board.objective, solution.objective)):
         solution = replace(solution, x=board.x, objective=board.objective)
@@ -367,7 +439,7 @@ def _full_solve(
     bound = _tighter(model, solution.bound, outside)
     source = board.source
     if outside is None or bound != outside:
-        source = "highs+surrogate-cut" if cut and outside is not None else "highs"
+        source = "highs+surrogate-cut" if cut_at is not None else "highs"
     gap = _gap(solution.objective, bound)
     status = solution.status
     if status == Status.TIME_LIMIT and gap is not None and gap <= options.mip_gap:
