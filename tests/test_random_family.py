@@ -96,3 +96,42 @@ def test_peers_writes_the_model_as_mps_and_every_solver_reads_it(tmp_path: Path)
     lp = h.getLp()
     assert (lp.num_row_, lp.num_col_) == model.shape[:2]
     assert lp.sense_ == highspy.ObjSense.kMaximize
+
+
+def test_peers_report_reads_its_csv_back_and_says_when_rackfit_is_below_but_proven(
+    tmp_path: Path, capsys
+) -> None:
+    """`peers.py --report CSV` prints the table again from the rows --out wrote. A rackfit
+    plan below a peer's is "no", unless rackfit proved it within the --mip-gap every solver
+    was given ("within gap"); at least both peers' plans is "yes"."""
+    import csv
+
+    import peers
+
+    def rows(site: str, ours: float, gap: float, raw: float) -> list[dict]:
+        common = {"site": site, "load": 1.0, "seconds": 60.0, "peak_mib": 300.0}
+        return [
+            {**common, "solver": "rackfit auto", "status": "optimal", "objective": ours,
+             "bound": ours * (1 + gap), "gap": gap, "bound_source": "highs"},
+            {**common, "solver": "raw HiGHS", "status": "Optimal", "objective": raw,
+             "bound": raw * 1.0001, "gap": 1e-4},
+        ]  # fmt: skip
+
+    out = tmp_path / "peers.csv"
+    with out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[*peers.FIELDS, "bound_source"])
+        writer.writeheader()
+        for r in (
+            rows("a", 100.0, 5e-5, 100.0)
+            + rows("b", 99.99, 5e-5, 100.0)
+            + rows("c", 99.0, 1e-2, 100.0)
+        ):
+            writer.writerow({k: r.get(k) for k in [*peers.FIELDS, "bound_source"]})
+    assert peers.main(["--report", str(out), "--mip-gap", "1e-4"]) == 0
+    lines = {
+        line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()
+    }
+    assert lines["a"].split(" | ")[6] == "yes"
+    assert lines["b"].split(" | ")[6] == "within gap"
+    assert lines["c"].split(" | ")[6] == "no"
+    assert "| — |" in lines["a"]  # no CP-SAT row: its column says so
