@@ -64,14 +64,17 @@ from optimizer.strategy.heuristic import fill_power_groups
 
 # Shares of --time-limit. Measured on the random family (docs/performance.md), plain HiGHS's
 # search finds the better plans within a minute; every second taken from it costs plan
-# quality, so what runs in front of it (the surrogate; the heuristic on easy sites) is short.
-SURROGATE_SHARE = 0.06
-HEURISTIC_SHARE = 0.06
-# How long the surrogate runs alone: on the random family an exact surrogate came back in
-# 0.2-0.4 s and data/colossus's in 1.6 s; an inexact one used its whole budget (3.6 s of 60).
+# quality, so what runs in front of it (the surrogate's head start; the heuristic on easy
+# sites) is short. How long the surrogate runs alone: on the random family an exact surrogate
+# came back in 0.2-0.4 s, on data/colossus in 1.6 s.
 SURROGATE_HEAD_START = 0.03
+HEURISTIC_SHARE = 0.06
 # Beside HiGHS the stages cost its search next to nothing (lowest priority), so they may take
-# longer: wall seconds there buy only the cycles HiGHS leaves idle.
+# longer: wall seconds there buy only the cycles HiGHS leaves idle. The surrogate's whole
+# budget: the scale-1 4N/3 grid-bound site's aggregate needs 10.7 s alone to be exact (its
+# bound then proves the plan, which HiGHS alone does not in 300 s); with 6% of a 120 s limit
+# it stopped at 90,892 instead of 90,888 and the plan was not proven.
+SURROGATE_SHARE = 0.2
 BESIDE_DECOMPOSITION_SHARE = 0.3
 BESIDE_HEURISTIC_SHARE = 0.3
 
