@@ -210,3 +210,32 @@ def test_an_error_in_the_stages_thread_is_raised_in_the_callers(monkeypatch):
     monkeypatch.setattr(pipeline, "surrogate_bound", broken)
     with pytest.raises(RuntimeError, match="a bug in the surrogate"):
         plan("data/small", marginal_values=False, time_limit_s=10)
+
+
+def test_ctrl_c_while_waiting_for_the_surrogate_stops_the_stages_thread_first(monkeypatch):
+    """Ctrl-C during the surrogate's head start: the KeyboardInterrupt leaves only after the
+    stages thread has stopped (a HiGHS solve still running at exit would abort the process,
+    and the exit code would not be 130)."""
+    from contextlib import contextmanager
+
+    real = pipeline.surrogate_bound
+
+    def slow_surrogate(*args, **kwargs):
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    class CtrlCAfterTheWait:
+        @contextmanager
+        def stage(self, name):
+            yield
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "surrogate_bound", slow_surrogate)
+    site = load_site("data/small")
+    built = build_model(site)
+    model = compile_model(built)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.solve_with_strategy(
+            built, model, site, SolveOptions(time_limit_s=10), None, CtrlCAfterTheWait(), None
+        )
+    assert not [t for t in threading.enumerate() if t.name == "rackfit-stages"]

@@ -197,8 +197,13 @@ def solve_with_strategy(
         run.hard = sb is None or not sb.exact
         if run.hard:
             _lowest_priority(thread.native_id)  # before it starts more HiGHS threads
-    finally:
+    except BaseException:  # Ctrl-C while waiting: stop the stages before leaving
+        board.cancel.set()
         run.decided.set()
+        if thread.ident is not None:
+            thread.join()
+        raise
+    run.decided.set()
     if not run.hard:
         thread.join()
         _raise_from(run)
