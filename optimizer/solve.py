@@ -378,7 +378,6 @@ class Solver:
         reached = [False]
 
         best: list[float | None] = [None, None]  # HiGHS's best plan and bound so far
-        asked = [0.0]  # when stop_when was last asked from the interrupt check
 
         def good_enough(value: float | None) -> bool:
             if stop_when is not None and stop_when(value, best[1]):
@@ -407,17 +406,12 @@ class Solver:
                 reached[0] = True
                 h.cancelSolve()  # HiGHS stops at its next check (HandleUserInterrupt is on)
 
-        def checking(event: highspy.HighsCallbackEvent) -> None:
-            """HiGHS's own interrupt check: read its bound, ask stop_when (rate-limited)."""
-            now = time.perf_counter()
-            if now - asked[0] < 0.1:
-                return
-            asked[0] = now
+        def reading_bound(event: highspy.HighsCallbackEvent) -> None:
+            """HiGHS's own interrupt check: note its proven bound for stop_when, which `stop`
+            asks every tenth of a second."""
             bound = event.data_out.mip_dual_bound
-            best[1] = float(bound) if np.isfinite(bound) else best[1]
-            if good_enough(best[0]) and event.data_in is not None:
-                reached[0] = True
-                event.data_in.user_interrupt = True
+            if np.isfinite(bound):
+                best[1] = float(bound)
 
         cancel: threading.Event | None = getattr(_SCOPE, "event", None)
 
@@ -431,14 +425,14 @@ class Solver:
 
         h.cbMipImprovingSolution.subscribe(improving)
         if stop_when is not None:
-            h.cbMipInterrupt.subscribe(checking)
+            h.cbMipInterrupt.subscribe(reading_bound)
         interrupted = False
         try:
             interrupted = _run_interruptibly(h, stop)
         finally:
             h.cbMipImprovingSolution.unsubscribe(improving)
             if stop_when is not None:
-                h.cbMipInterrupt.unsubscribe(checking)
+                h.cbMipInterrupt.unsubscribe(reading_bound)
         solution = self._solution(time.perf_counter() - began, log)
         if interrupted:
             raise KeyboardInterrupt

@@ -211,11 +211,8 @@ def solve_with_strategy(
         # 2. easy: the surrogate is exact, so the stages run in turn (reproducible plans)
         t0 = time.perf_counter()
         with stages.stage("heuristic"):
-            heur_options = replace(
-                options, time_limit_s=max(min(left(), limit * HEURISTIC_SHARE), 0.5)
-            )
-            heur = fill_power_groups(built, model, sb, heur_options, start) if heuristic else None
-        board.offer_plan(None if heur is None else heur.x)
+            if heuristic:
+                _heuristic_plan(ctx, sb, sb, min(left(), limit * HEURISTIC_SHARE))
         log.add("power-group heuristic", time.perf_counter() - t0, board.objective, board.bound)
         gap = _gap(board.objective, board.bound)
         if board.x is not None and gap is not None and gap <= options.mip_gap:
@@ -374,21 +371,27 @@ def _decomposition(ctx: _Context, sb: SurrogateBound) -> SurrogateBound:
 
 
 def _heuristic(ctx: _Context, sb: SurrogateBound, source: SurrogateBound) -> None:
-    """The power-group heuristic from `source`'s counts (if that fails, the surrogate's), at
-    most BESIDE_HEURISTIC_SHARE of the limit; its plan goes to the board."""
+    """The heuristic beside HiGHS: at most BESIDE_HEURISTIC_SHARE of the limit, logged."""
     if not ctx.heuristic:
         return
     t0 = time.perf_counter()
-    options = replace(
-        ctx.options, time_limit_s=max(ctx.options.time_limit_s * BESIDE_HEURISTIC_SHARE, 0.5)
-    )
+    x = _heuristic_plan(ctx, sb, source, ctx.options.time_limit_s * BESIDE_HEURISTIC_SHARE)
+    value = None if x is None else _objective(ctx.model, x)
+    ctx.log.add("power-group heuristic", time.perf_counter() - t0, value, None)
+
+
+def _heuristic_plan(
+    ctx: _Context, sb: SurrogateBound, source: SurrogateBound, seconds: float
+) -> np.ndarray | None:
+    """The power-group heuristic from `source`'s counts (if that fails, the surrogate's), in
+    at most `seconds` (0.5 at least); its plan, also handed to the board."""
+    options = replace(ctx.options, time_limit_s=max(seconds, 0.5))
     heur = fill_power_groups(ctx.built, ctx.model, source, options, ctx.start)
     if heur is None and source is not sb and sb.classes:
         heur = fill_power_groups(ctx.built, ctx.model, sb, options, ctx.start)
     x = None if heur is None else heur.x
     ctx.board.offer_plan(x)
-    value = None if x is None else _objective(ctx.model, x)
-    ctx.log.add("power-group heuristic", time.perf_counter() - t0, value, None)
+    return x
 
 
 def _lowest_priority(native_id: int | None) -> None:
