@@ -442,7 +442,16 @@ class Solver:
             if not reached[0]:
                 raise KeyboardInterrupt
             solution = replace(solution, status=Status.TIME_LIMIT)
-        return solution
+        if _objective_of_its_plan(self.model, solution):
+            return solution
+        if start is not None:
+            # HiGHS 1.16.0, with a start and presolve, may value the start wrongly in the
+            # presolved space and call it optimal (docs/performance.md): solve again without
+            h.clearSolver()
+            limit = float(time_limit_s or opts.time_limit_s)
+            return self.solve(None, on_progress, max(limit - solution.solve_s, 1.0), stop_at,
+                              stop_when)  # fmt: skip
+        return _distrusted(self.model, solution)
 
     def _solution(self, solve_s: float, log: list[str]) -> Solution:
         h = self.h
@@ -482,6 +491,23 @@ class Solver:
             nodes=int(info.mip_node_count) if is_mip else 0,
             log=log,
         )
+
+
+def _objective_of_its_plan(model: Compiled, solution: Solution) -> bool:
+    """Is HiGHS's objective the objective of the plan it returned (to 1e-6)?"""
+    if solution.x is None or solution.objective is None or model.shape[1] == 0:
+        return True
+    value = float(model.cost @ solution.x + model.cost_offset)
+    return abs(value - solution.objective) <= 1e-6 * max(1.0, abs(value))
+
+
+def _distrusted(model: Compiled, solution: Solution) -> Solution:
+    """A plan whose objective HiGHS got wrong: the plan keeps its true objective, and
+    nothing HiGHS proved about it is kept (no bound, no gap, not optimal)."""
+    assert solution.x is not None
+    value = float(model.cost @ solution.x + model.cost_offset)
+    status = Status.TIME_LIMIT if solution.status == Status.OPTIMAL else solution.status
+    return replace(solution, objective=value, bound=None, mip_gap=None, status=status)
 
 
 def solve(

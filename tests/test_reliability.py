@@ -17,11 +17,15 @@ from pathlib import Path
 import highspy
 import pytest
 from clirun import EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_INTERRUPTED, error_lines, listing, rackfit
+from sites import cool, dev, make_site, rack, row, want
 
 from optimizer import api, export_studies
 from optimizer import solve as solve_module
 from optimizer.batch import read_scenarios, run_batch
 from optimizer.export import files
+from optimizer.formulation import build_model
+from optimizer.solve import SolveOptions, Solver, compile_model
+from optimizer.verify import verify
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -404,3 +408,39 @@ def test_an_internal_error_with_a_multi_line_message_is_still_one_line(tmp_path,
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error: internal error")
     assert not any(line.startswith(" ") for line in lines)
+
+
+def _start_valued_wrongly_site():
+    """Found by hypothesis (test_brownfield_properties): a cost-objective hall whose first fit
+    (3 racks of c0, 2 of c1: $305,923.84) HiGHS 1.16.0, given it as a start, values at
+    $120,603.52 in its presolved space and calls optimal. The optimum is the minimums:
+    1 rack of c0 and 2 of c1, 64,716.80 + 2 x 55,886.72 = $176,490.24."""
+    m0 = rack("m0", design_kw=25, typical_kw=20, weight_kg=650, capex_usd=50_000)
+    m1 = rack("m1", design_kw=10, typical_kw=8, weight_kg=650, capex_usd=50_000)
+    return make_site(
+        rows=[row("H1", "R0", "T0.1", positions=2), row("H1", "R1", "T0", "T0.0", positions=3),
+              row("H1", "R2", "T0.0", positions=1), row("H1", "R3", "T0", "T0.0", positions=1),
+              row("H1", "R4", "T0", "T0.1", positions=3)],
+        devices=[dev("T0", 100), dev("T0.0", 60, parent="T0"), dev("T0.1", 60, parent="T0")],
+        demand=[want("c0", m0, min_racks=1), want("c1", m1, min_racks=2, max_racks=3)],
+        cooling=[cool("H1", "air", 1, 100), cool("H1", "liquid", 1, 100)],
+        pods=[("P1", 64)], grid_limit_kw=500, objective="cost", pue=1.2,
+        energy_usd_per_kwh=0.07, design_temp_c=35,
+    )  # fmt: skip
+
+
+def test_a_start_highs_values_wrongly_is_dropped_and_the_optimum_found():
+    """Whatever HiGHS says, the objective reported is that of the plan returned: when they
+    differ (a start valued wrongly after presolve), the solve is run again from no start."""
+    site = _start_valued_wrongly_site()
+    built = build_model(site)
+    model = compile_model(built)
+    start = api.first_fit_start(built, model, site).start
+    assert start is not None and float(model.cost @ start) == pytest.approx(305_923.84)
+    solution = Solver(model, SolveOptions(time_limit_s=30, mip_gap=1e-9)).solve(start=start)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(176_490.24)
+    assert float(model.cost @ solution.x) == pytest.approx(176_490.24)
+    p = api.plan(site, strategy="plain", mip_gap=1e-9, marginal_values=False, time_limit_s=30)
+    assert (p.status, p.summary["objective"], p.summary["racks"]) == ("optimal", 176_490.24, 3)
+    assert not verify(site, p.placements)
