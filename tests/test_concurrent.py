@@ -1,7 +1,9 @@
-"""The full solve with stages beside it (issue 15): HiGHS starts after the surrogate's head
-start at most, from no plan (raw HiGHS's path), and takes bounds and fallback plans from a
-second thread as they come; that thread's solves stop when HiGHS ends; HiGHS's thread pools
-are per thread, so both can solve at once with different thread counts."""
+"""The full solve with stages beside it (issue 15): HiGHS starts at once beside the
+surrogate, from no plan (raw HiGHS's path), and takes bounds and fallback plans from a
+second thread as they come; if the surrogate comes back exact within its head start, that
+search is thrown away and the easy path runs in turn; that thread's solves stop when HiGHS
+ends; HiGHS's thread pools are per thread, so both can solve at once with different thread
+counts."""
 
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from optimizer.api import plan
 from optimizer.errors import InfeasibleError
 from optimizer.formulation import build_model
 from optimizer.loaders import load_site
-from optimizer.solve import Cancelled, SolveOptions, Solver, cancel_on, compile_model
+from optimizer.solve import Cancelled, Progress, SolveOptions, Solver, cancel_on, compile_model
 from optimizer.strategy import pipeline
-from optimizer.strategy.pipeline import _Board
+from optimizer.strategy.pipeline import _Board, _Held, _Run
 from optimizer.verify import verify
 
 COLOSSUS_GPUS = 115_872  # data/colossus's best plan (value-weighted GPUs; bound 115,880)
@@ -239,3 +241,49 @@ def test_ctrl_c_while_waiting_for_the_surrogate_stops_the_stages_thread_first(mo
             built, model, site, SolveOptions(time_limit_s=10), None, CtrlCAfterTheWait(), None
         )
     assert not [t for t in threading.enumerate() if t.name == "rackfit-stages"]
+
+
+def test_highs_starts_at_once_and_the_easy_path_throws_its_search_away(monkeypatch):
+    """HiGHS starts beside the surrogate, not after its head start (3 s of a 100 s limit):
+    the surrogate here waits (2 s at most) for HiGHS's search to begin. It then comes back
+    exact, so the site is easy: HiGHS's search is thrown away and the plan is the one the
+    easy path gives without the wait, placement for placement."""
+    real_surrogate, real_solver = pipeline.surrogate_bound, pipeline.Solver
+    searching = threading.Event()
+    waited: list[bool] = []
+
+    class Recording(real_solver):
+        def solve(self, *args, **kwargs):
+            searching.set()
+            return super().solve(*args, **kwargs)
+
+    def waiting_surrogate(*args, **kwargs):
+        waited.append(searching.wait(timeout=2))
+        return real_surrogate(*args, **kwargs)
+
+    expected = plan("data/small", marginal_values=False, time_limit_s=100)
+    monkeypatch.setattr(pipeline, "Solver", Recording)
+    monkeypatch.setattr(pipeline, "surrogate_bound", waiting_surrogate)
+    found = plan("data/small", marginal_values=False, time_limit_s=100)
+    assert waited == [True], "HiGHS did not start before the surrogate came back"
+    assert (found.status, found.summary["gpus"]) == ("optimal", 440)
+    assert found.placements.equals(expected.placements)
+    assert found.summary["strategy_stages"] == expected.summary["strategy_stages"]
+
+
+def test_progress_from_a_search_that_may_be_thrown_away_is_held_back():
+    """While the path is not decided HiGHS's plans are held: shown in order once the site
+    turns out hard, never if it is easy (that search is thrown away)."""
+    snapshots = [Progress(time_s=t, incumbent=v, bound=None, gap=None)
+                 for t, v in ((0.1, 10.0), (0.2, 12.0), (0.3, 13.0))]  # fmt: skip
+    for hard in (True, False):
+        shown: list[Progress] = []
+        run = _Run(deadline=0.0)
+        held = _Held(run, shown.append)
+        held.show(snapshots[0])
+        held.show(snapshots[1])
+        assert shown == []
+        run.hard = hard
+        run.decided.set()
+        held.show(snapshots[2])
+        assert shown == (snapshots if hard else [])

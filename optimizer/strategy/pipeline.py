@@ -3,30 +3,36 @@ solve, stopped as soon as a plan is within the gap of the tightest bound (or, wi
 `cut=True`, with the row `objective ≤ surrogate bound` in the model).
 
 The stages run on a thread of their own, the surrogate bound first (at most
-SURROGATE_SHARE of the limit). The pipeline waits for the surrogate at most
-SURROGATE_HEAD_START of the limit and then picks one of two paths:
+SURROGATE_SHARE of the limit). HiGHS starts at once beside it, on the full model. The
+surrogate's head start (SURROGATE_HEAD_START of the limit) decides between two paths:
 
-- **Easy: the surrogate came back exact** (its aggregate solved to optimality). The
-  power-group heuristic then usually meets it, so the stages run in turn: heuristic (at most
-  HEURISTIC_SHARE), then, if the gap is not met, HiGHS, stopped at the bound. Everything is a
-  fixed function of the input: the same site gives the same plan.
-- **Hard: it is not exact, or not back yet.** HiGHS starts then on the full model with the
-  whole rest of the limit. The stages thread goes on beside it at the lowest scheduling
-  priority (so on a 2-core machine it takes the cycles HiGHS's search leaves idle, not
-  HiGHS's own; measured in docs/performance.md): the surrogate to the end of its budget,
-  the decomposition bound (at most BESIDE_DECOMPOSITION_SHARE of the limit) and the
-  heuristic (BESIDE_HEURISTIC_SHARE). Each hands in what it finds as it finds it: a bound
-  stops HiGHS once its plan (or theirs) is within the gap of it; their plan is kept if HiGHS
-  ends with nothing better. When HiGHS ends, whatever the stages are still solving is
-  cancelled. Plans here depend on timing, as any plan stopped by a time limit does.
+- **Easy: the surrogate came back exact within it** (its aggregate solved to optimality).
+  HiGHS's search so far is thrown away (and its progress, held back until then, never
+  shown). The power-group heuristic then usually meets the bound, so the stages run in
+  turn: heuristic (at most HEURISTIC_SHARE), then, if the gap is not met, HiGHS again from
+  the start, stopped at the bound. Everything is a fixed function of the input: the same site
+  gives the same plan.
+- **Hard: it is not exact, or not back yet.** HiGHS goes on with the whole limit, as if it
+  had started alone. The stages thread goes on beside it at the lowest scheduling priority
+  (so on a 2-core machine it takes the cycles HiGHS's search leaves idle, not HiGHS's own;
+  measured in docs/performance.md): the surrogate to the end of its budget, the
+  decomposition bound (at most BESIDE_DECOMPOSITION_SHARE of the limit) and the heuristic
+  (BESIDE_HEURISTIC_SHARE). Each hands in what it finds as it finds it: a bound stops HiGHS
+  once its plan (or theirs) is within the gap of it; their plan is kept if HiGHS ends with
+  nothing better. When HiGHS ends, whatever the stages are still solving is cancelled. Plans
+  here depend on timing, as any plan stopped by a time limit does.
+
+With `cut=True` the row needs the surrogate's bound, so HiGHS waits for the head start.
 
 On both paths HiGHS searches from no start (except a sweep's warm start, `warm_start`): the
 path raw HiGHS takes on the same model, so that the plan at any time limit is at least raw
-HiGHS's at that moment, up to the head start. A start or a plan handed in during the search
-changes which nodes HiGHS explores, and at a time limit the plan it holds is a sample of that
-path: session 4 measured rackfit below raw HiGHS on 5 of 20 random-family seeds that way,
-and 4.6x slower to the proof on one. First fit and the stages' plans serve as fallbacks and
-in the stop rule (HiGHS also stops once its own bound is within the gap of them).
+HiGHS's at that moment. Session 5 started HiGHS only after the head start, and that lag was
+the one seed where rackfit ended below raw HiGHS (docs/performance.md). A start or a plan
+handed in during the search changes which nodes HiGHS explores, and at a time limit the plan
+it holds is a sample of that path: session 4 measured rackfit below raw HiGHS on 5 of 20
+random-family seeds that way, and 4.6x slower to the proof on one. First fit and the
+stages' plans serve as fallbacks and in the stop rule (HiGHS also stops once its own bound
+is within the gap of them).
 
 Each stage's time, incumbent and bound are recorded (`StrategyLog`), go to the log, and end
 up in summary.json (`strategy_stages`). `--strategy plain` skips all of it.
@@ -64,9 +70,9 @@ from optimizer.strategy.heuristic import fill_power_groups
 
 # Shares of --time-limit. Measured on the random family (docs/performance.md), plain HiGHS's
 # search finds the better plans within a minute; every second taken from it costs plan
-# quality, so what runs in front of it (the surrogate's head start; the heuristic on easy
-# sites) is short. How long the surrogate runs alone: on the random family an exact surrogate
-# came back in 0.2-0.4 s, on data/colossus in 1.6 s.
+# quality, so what runs in front of it (the heuristic on easy sites) is short. The head start
+# decides the path (HiGHS searches during it): on the random family an exact surrogate came
+# back in 0.2-0.4 s, on data/colossus in 1.6 s.
 SURROGATE_HEAD_START = 0.03
 HEURISTIC_SHARE = 0.06
 # Beside HiGHS the stages cost its search next to nothing (lowest priority), so they may take
@@ -178,7 +184,7 @@ def solve_with_strategy(
 
     board = _Board(model, options.mip_gap, None, "surrogate", start,
                    None if start is None else _objective(model, start))  # fmt: skip
-    run = _Run()
+    run = _Run(deadline=began + limit * SURROGATE_HEAD_START)
     ctx = _Context(board, built, model, site, options, start, log, heuristic)
     thread = threading.Thread(
         target=_stages,
@@ -186,27 +192,36 @@ def solve_with_strategy(
         name="rackfit-stages",
         daemon=True,
     )  # fmt: skip
+    first_fit = ("warm start" if warm_start else "first fit", board.objective)
+    early: tuple[Solution, float, float | None] | None = None
+    progress = _Held(run, on_progress)
     try:
-        # 1. the surrogate bound, alone for its head start: is the site easy?
         with stages.stage("bound"):
             thread.start()
-            run.ready.wait(limit * SURROGATE_HEAD_START)
-        sb = run.surrogate if run.ready.is_set() else None
-        if start is not None:
-            log.add("warm start" if warm_start else "first fit", 0.0, board.objective, None)
-        run.hard = sb is None or not sb.exact
-        if run.hard:
-            _lowest_priority(thread.native_id)  # before it starts more HiGHS threads
-    except BaseException:  # Ctrl-C while waiting: stop the stages before leaving
+            if cut:  # the cut row needs the surrogate's bound before HiGHS starts
+                run.ready.wait(limit * SURROGATE_HEAD_START)
+        if not cut:
+            # 1. HiGHS at once, on raw HiGHS's path, beside the surrogate; it is thrown away
+            # if the surrogate comes back exact within its head start (the easy path)
+            t0 = time.perf_counter()
+            solution, _ = _search(model, options, left(), board, stages, progress.show, None,
+                                  warm_start, also_stop=lambda: run.decide(first_fit, log) is False
+                                  or run.error is not None)  # fmt: skip
+            early = (solution, t0, None)
+        with stages.stage("bound"):
+            hard = run.decide(first_fit, log, wait=True)
+        if early is not None and hard:
+            progress.release()
+    except BaseException:  # Ctrl-C: stop the stages before leaving
         board.cancel.set()
         run.decided.set()
         if thread.ident is not None:
             thread.join()
         raise
-    run.decided.set()
-    if not run.hard:
+    if not hard:
         thread.join()
         _raise_from(run)
+        sb = run.surrogate
         assert sb is not None
         # 2. easy: the surrogate is exact, so the stages run in turn (reproducible plans)
         t0 = time.perf_counter()
@@ -229,22 +244,84 @@ def solve_with_strategy(
         return _full_solve(model, options, left(), board, None, stages, on_progress, cut, log,
                            began, warm_start)  # fmt: skip
 
-    # 3. hard: HiGHS now; the surrogate goes on beside it, then the decomposition and the
-    # heuristic, at the lowest priority
-    return _full_solve(model, options, left(), board, (thread, run), stages, on_progress, cut,
-                       log, began, warm_start)  # fmt: skip
+    # 3. hard: HiGHS goes on; the surrogate goes on beside it, then the decomposition and
+    # the heuristic, at the lowest priority
+    if early is None:
+        return _full_solve(model, options, left(), board, (thread, run), stages, on_progress,
+                           cut, log, began, warm_start)  # fmt: skip
+    board.cancel.set()
+    thread.join()
+    _raise_from(run)
+    return _finish(model, options, early, board, log, began)
 
 
 @dataclass
 class _Run:
     """The handshake between the pipeline and its stages thread: the surrogate's result
-    (`ready`), then the pipeline's choice of path (`decided`, `hard`), and any error."""
+    (`ready`), then the pipeline's choice of path (`decide`: `decided`, `hard`), and any
+    error."""
 
+    deadline: float  # the end of the surrogate's head start (time.perf_counter())
     ready: threading.Event = field(default_factory=threading.Event)
     decided: threading.Event = field(default_factory=threading.Event)
     surrogate: SurrogateBound | None = None
     hard: bool = True
     error: BaseException | None = None
+    stages_thread: int | None = None  # its native id, set by the thread itself
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def decide(
+        self,
+        first_fit: tuple[str, float | None],
+        log: StrategyLog,
+        wait: bool = False,
+    ) -> bool | None:
+        """Easy (False) or hard (True)? Easy if the surrogate came back exact within its head
+        start. Asked by HiGHS's stop check while it searches (None: not known yet), and once
+        more after it (`wait`: until the head start ends, then it is known). Decided once:
+        then the first fit is logged (after the surrogate on the easy path, as before the
+        search started beside it), and on the hard path the stages thread is lowered to the
+        lowest priority."""
+        if wait and not self.decided.is_set():
+            self.ready.wait(max(self.deadline - time.perf_counter(), 0.0))
+        with self.lock:
+            if not self.decided.is_set():
+                if self.ready.is_set():
+                    self.hard = self.surrogate is None or not self.surrogate.exact
+                elif wait or time.perf_counter() >= self.deadline:
+                    self.hard = True
+                else:
+                    return None
+                log.add(first_fit[0], 0.0, first_fit[1], None)
+                if self.hard:
+                    _lowest_priority(self.stages_thread)  # before it starts more HiGHS threads
+                self.decided.set()
+            return self.hard
+
+
+class _Held:
+    """HiGHS's progress while the path is not decided is held back: on the easy path that
+    search is thrown away, and the user should not see plans from it."""
+
+    def __init__(self, run: _Run, on_progress: Callable[[Progress], None] | None):
+        self.run, self.on_progress = run, on_progress
+        self.held: list[Progress] = []
+        self.lock = threading.Lock()
+
+    def show(self, snapshot: Progress) -> None:
+        if self.on_progress is None:
+            return
+        with self.lock:
+            self.held.append(snapshot)
+        if self.run.decided.is_set() and self.run.hard:
+            self.release()
+
+    def release(self) -> None:
+        with self.lock:
+            held, self.held = self.held, []
+        if self.on_progress is not None:
+            for snapshot in held:
+                self.on_progress(snapshot)
 
 
 def _raise_from(run: _Run) -> None:
@@ -323,6 +400,7 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
     if the surrogate turned out exact), each result handed to the board as it comes; it
     stops when the full solve ends (board.cancel)."""
     board, options, built = ctx.board, ctx.options, ctx.built
+    run.stages_thread = threading.get_native_id()
     with cancel_on(board.cancel):
         try:
             t0 = time.perf_counter()
@@ -418,31 +496,69 @@ def _full_solve(
     warm_start: bool,
 ) -> StrategyResult:
     """HiGHS on the full model, stopped at the board's bound; with `beside`, the stages
-    thread goes on while HiGHS searches and is cancelled when it ends. HiGHS starts from the
-    board's plan only with `warm_start`; else from nothing, on raw HiGHS's own path."""
+    thread goes on while HiGHS searches and is cancelled when it ends."""
     t0 = time.perf_counter()
+    try:
+        solution, cut_at = _search(
+            model, options, seconds, board, stages, on_progress, board.bound if cut else None,
+            warm_start,
+        )  # fmt: skip
+    finally:
+        board.cancel.set()
+        if beside is not None:
+            beside[0].join()
+    if beside is not None:
+        _raise_from(beside[1])
+    return _finish(model, options, (solution, t0, cut_at), board, log, began)
+
+
+def _search(
+    model: Compiled,
+    options: SolveOptions,
+    seconds: float,
+    board: _Board,
+    stages: StageTimer,
+    on_progress: Callable[[Progress], None] | None,
+    cut_at: float | None,
+    warm_start: bool,
+    also_stop: Callable[[], bool] | None = None,
+) -> tuple[Solution, float | None]:
+    """HiGHS's search, stopped at the board's bound (or, with `cut_at`, with the row
+    `objective ≤ cut_at` in the model) or when `also_stop()` says so. HiGHS starts from the
+    board's plan only with `warm_start`; else from nothing, on raw HiGHS's own path."""
     with stages.stage("solve"):
         solver = Solver(model, replace(options, time_limit_s=seconds))
         stop_when: Callable[[float | None, float | None], bool] | None = board.done
-        cut_at = board.bound if cut else None
+        if also_stop is not None:
+
+            def stop_when(incumbent: float | None, bound: float | None) -> bool:
+                return also_stop() or board.done(incumbent, bound)
+
         if cut_at is not None:
             if model.maximize:
                 solver.add_row(model.cost, -np.inf, cut_at - model.cost_offset)
             else:
                 solver.add_row(model.cost, cut_at - model.cost_offset, np.inf)
             stop_when = None
-        try:
-            solution = solver.solve(
-                start=board.x if warm_start else None,
-                on_progress=on_progress,
-                stop_when=stop_when,
-            )
-        finally:
-            board.cancel.set()
-            if beside is not None:
-                beside[0].join()
-        if beside is not None:
-            _raise_from(beside[1])
+        solution = solver.solve(
+            start=board.x if warm_start else None,
+            on_progress=on_progress,
+            stop_when=stop_when,
+        )
+    return solution, cut_at
+
+
+def _finish(
+    model: Compiled,
+    options: SolveOptions,
+    searched: tuple[Solution, float, float | None],
+    board: _Board,
+    log: StrategyLog,
+    began: float,
+) -> StrategyResult:
+    """HiGHS's solution (with when its search began, and its cut) against the board: the
+    better plan, the tighter bound and the source the gap rests on."""
+    solution, t0, cut_at = searched
     lost_plan = solution.x is None and solution.status != Status.INFEASIBLE
     if board.x is not None and (lost_plan or _better(model, board.objective, solution.objective)):
         solution = replace(solution, x=board.x, objective=board.objective)
