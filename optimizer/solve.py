@@ -280,15 +280,6 @@ def cancel_on(event: threading.Event) -> Iterator[None]:
         _SCOPE.event = None
 
 
-_RUNNING: dict[int, int] = {}  # a thread's native id -> its HiGHS thread's, while it solves
-
-
-def highs_thread_of(native_id: int | None) -> int | None:
-    """The native id of the thread running HiGHS for thread `native_id` right now (each
-    solve runs HiGHS on a thread of its own, started by the caller), or None."""
-    return None if native_id is None else _RUNNING.get(native_id)
-
-
 def _run_interruptibly(h: highspy.Highs, stop: Callable[[], bool] | None = None) -> bool:
     """Run HiGHS in its own thread; Ctrl-C cancels the solve cleanly (HiGHS stops at its next
     check) instead of killing the process. Returns whether Ctrl-C was pressed. `stop` is
@@ -305,14 +296,10 @@ def _run_interruptibly(h: highspy.Highs, stop: Callable[[], bool] | None = None)
         pressed.append(signum)
         h.cancelSolve()
 
-    caller = threading.get_native_id()
-
     def run() -> None:
-        _RUNNING[caller] = threading.get_native_id()
         try:
             h.run()
         finally:
-            _RUNNING.pop(caller, None)
             # HiGHS keeps a task scheduler per thread: let it go with the thread, as
             # highspy's own solve thread does.
             highspy.Highs.resetThreadScheduler(False)

@@ -7,9 +7,6 @@ counts."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -23,15 +20,7 @@ from optimizer.api import plan
 from optimizer.errors import InfeasibleError
 from optimizer.formulation import build_model
 from optimizer.loaders import load_site
-from optimizer.solve import (
-    Cancelled,
-    Progress,
-    SolveOptions,
-    Solver,
-    cancel_on,
-    compile_model,
-    highs_thread_of,
-)
+from optimizer.solve import Cancelled, Progress, SolveOptions, Solver, cancel_on, compile_model
 from optimizer.strategy import pipeline
 from optimizer.strategy.pipeline import _Board, _Held, _Run
 from optimizer.verify import verify
@@ -298,35 +287,3 @@ def test_progress_from_a_search_that_may_be_thrown_away_is_held_back():
         run.decided.set()
         held.show(snapshots[2])
         assert shown == (snapshots if hard else [])
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
-def test_the_hard_path_lowers_the_surrogates_running_highs_thread_too(colossus):
-    """The surrogate's HiGHS thread was started before the path was decided, so it does not
-    inherit the stages thread's new priority: it is lowered by its own id (else it would
-    take a core from the full solve until the surrogate's budget ends)."""
-    model, _ = colossus
-    event = threading.Event()
-    ids: dict[str, int | None] = {}
-
-    def stages():
-        ids["stages"] = threading.get_native_id()
-        with cancel_on(event), contextlib.suppress(Cancelled):
-            Solver(model, SolveOptions(time_limit_s=60, mip_gap=0.0, threads=1)).solve()
-
-    thread = threading.Thread(target=stages)
-    thread.start()
-    try:
-        for _ in range(300):
-            ids["highs"] = highs_thread_of(ids.get("stages"))
-            if ids["highs"] is not None:
-                break
-            time.sleep(0.01)
-        assert ids["highs"] is not None, "HiGHS did not start"
-        pipeline._lowest_priority(ids["stages"])
-        assert os.getpriority(os.PRIO_PROCESS, ids["stages"]) == 19
-        assert os.getpriority(os.PRIO_PROCESS, ids["highs"]) == 19
-    finally:
-        event.set()
-        thread.join(30)
-    assert highs_thread_of(ids["stages"]) is None

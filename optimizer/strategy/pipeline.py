@@ -62,7 +62,6 @@ from optimizer.solve import (
     SolveOptions,
     Solver,
     cancel_on,
-    highs_thread_of,
 )
 from optimizer.status import Status
 from optimizer.strategy.bound import SurrogateBound, surrogate_bound
@@ -474,19 +473,19 @@ def _heuristic_plan(
 
 
 def _lowest_priority(native_id: int | None) -> None:
-    """The thread `native_id`, the HiGHS thread it is solving on now (the surrogate's,
-    started before the path was decided) and the HiGHS threads it starts from now on
-    (which inherit it) at nice 19: on Linux the scheduling priority is per thread. The
-    surrogate solves with one thread, so HiGHS starts no other thread for it. Elsewhere
-    nothing changes (on other systems the call would lower the whole process)."""
-    if not sys.platform.startswith("linux"):
-        return
-    for tid in (native_id, highs_thread_of(native_id)):
-        if tid is not None:
-            # a sandbox may forbid it, or the solve just ended: the stages then share the
-            # CPU evenly
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, tid, 19)
+    """The thread `native_id` (and the HiGHS threads it starts from now on, which inherit
+    it) at nice 19: on Linux the scheduling priority is per thread. Elsewhere nothing
+    changes (on other systems the call would lower the whole process).
+
+    The surrogate's HiGHS thread, started before the path is decided, keeps its priority
+    until the surrogate ends: on sites its bound proves, it is what ends the plan. Measured
+    (docs/performance.md): lowering it too took the scale-1 4N/3 grid-bound site from 12.9
+    s to 17.9-23.3 s of strategy, while on the random family the full solve without it
+    ended at raw HiGHS's plan within a time limit's own noise."""
+    if sys.platform.startswith("linux") and native_id is not None:
+        # a sandbox may forbid it: the stages then share the CPU evenly
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, native_id, 19)
 
 
 def _full_solve(
