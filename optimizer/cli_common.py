@@ -192,11 +192,12 @@ def strategy_option(per: str) -> Callable[[F], F]:
         type=click.Choice(list(STRATEGIES)),
         default="auto",
         show_default=True,
-        help=f"How {per} is solved. auto: surrogate bound, then HiGHS stopped once a plan is "
-        "within --mip-gap of the tightest bound; on hard sites the decomposition bound and "
-        "the heuristic run beside HiGHS and hand in bounds and plans as they come; auto-cut: "
-        "the same with the surrogate bound added as the row objective <= bound; plain: "
-        "HiGHS alone.",
+        help=f"How {per} is solved. auto: HiGHS and the surrogate bound start together; "
+        "HiGHS is stopped once a plan is within --mip-gap of the tightest bound; on hard "
+        "sites the decomposition bound and the heuristic run beside HiGHS and hand in bounds "
+        "and plans as they come; auto-cut: the same with the surrogate bound added as the "
+        "row objective <= bound (HiGHS then starts once the bound is known); plain: HiGHS "
+        "alone.",
     )
 
 
