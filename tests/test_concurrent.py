@@ -287,3 +287,37 @@ def test_progress_from_a_search_that_may_be_thrown_away_is_held_back():
         run.decided.set()
         held.show(snapshots[2])
         assert shown == (snapshots if hard else [])
+
+
+def test_a_warm_started_point_waits_for_the_surrogates_head_start(monkeypatch):
+    """A sweep's point starts HiGHS from the previous point's plan: not raw HiGHS's path, so
+    HiGHS waits for the surrogate's head start instead of racing it (the point is easy
+    here: the surrogate is exact, and the plan is proven without a search thrown away)."""
+    from optimizer.api import Stages, first_fit_start
+
+    real_surrogate, real_solver = pipeline.surrogate_bound, pipeline.Solver
+    searching = threading.Event()
+    searched_before_the_bound: list[bool] = []
+
+    class Recording(real_solver):
+        def solve(self, *args, **kwargs):
+            searching.set()
+            return super().solve(*args, **kwargs)
+
+    def slow_surrogate(*args, **kwargs):
+        time.sleep(0.3)
+        searched_before_the_bound.append(searching.is_set())
+        return real_surrogate(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "Solver", Recording)
+    monkeypatch.setattr(pipeline, "surrogate_bound", slow_surrogate)
+    site = load_site("data/small")
+    built = build_model(site)
+    model = compile_model(built)
+    start = first_fit_start(built, model, site).start
+    result = pipeline.solve_with_strategy(
+        built, model, site, SolveOptions(time_limit_s=100, mip_gap=1e-9), start, Stages(),
+        None, heuristic=False, warm_start=True,
+    )  # fmt: skip
+    assert searched_before_the_bound == [False]
+    assert result.solution.objective == pytest.approx(440)

@@ -22,7 +22,8 @@ surrogate's head start (SURROGATE_HEAD_START of the limit) decides between two p
   nothing better. When HiGHS ends, whatever the stages are still solving is cancelled. Plans
   here depend on timing, as any plan stopped by a time limit does.
 
-With `cut=True` the row needs the surrogate's bound, so HiGHS waits for the head start.
+With `cut=True` the row needs the surrogate's bound, so HiGHS waits for the head start; so
+it does with `warm_start` (a sweep's points: no raw path to keep pace with, mostly easy).
 
 On both paths HiGHS searches from no start (except a sweep's warm start, `warm_start`): the
 path raw HiGHS takes on the same model, so that the plan at any time limit is at least raw
@@ -195,12 +196,16 @@ def solve_with_strategy(
     first_fit = ("warm start" if warm_start else "first fit", board.objective)
     early: tuple[Solution, float, float | None] | None = None
     progress = _Held(run, on_progress)
+    # The cut row needs the surrogate's bound before HiGHS starts. A sweep's warm start is
+    # not raw HiGHS's path, and its points are mostly easy: a search the easy path throws
+    # away would only take the surrogate's CPU.
+    at_once = not (cut or warm_start)
     try:
         with stages.stage("bound"):
             thread.start()
-            if cut:  # the cut row needs the surrogate's bound before HiGHS starts
+            if not at_once:
                 run.ready.wait(limit * SURROGATE_HEAD_START)
-        if not cut:
+        if at_once:
             # 1. HiGHS at once, on raw HiGHS's path, beside the surrogate; it is thrown away
             # if the surrogate comes back exact within its head start (the easy path)
             t0 = time.perf_counter()
