@@ -243,26 +243,33 @@ def test_ctrl_c_while_waiting_for_the_surrogate_stops_the_stages_thread_first(mo
     assert not [t for t in threading.enumerate() if t.name == "rackfit-stages"]
 
 
+def _record_searches(monkeypatch) -> threading.Event:
+    """An event set when the pipeline's first HiGHS search begins."""
+    searching = threading.Event()
+
+    class Recording(pipeline.Solver):
+        def solve(self, *args, **kwargs):
+            searching.set()
+            return super().solve(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "Solver", Recording)
+    return searching
+
+
 def test_highs_starts_at_once_and_the_easy_path_throws_its_search_away(monkeypatch):
     """HiGHS starts beside the surrogate, not after its head start (3 s of a 100 s limit):
     the surrogate here waits (2 s at most) for HiGHS's search to begin. It then comes back
     exact, so the site is easy: HiGHS's search is thrown away and the plan is the one the
     easy path gives without the wait, placement for placement."""
-    real_surrogate, real_solver = pipeline.surrogate_bound, pipeline.Solver
-    searching = threading.Event()
+    expected = plan("data/small", marginal_values=False, time_limit_s=100)
+    real_surrogate = pipeline.surrogate_bound
+    searching = _record_searches(monkeypatch)
     waited: list[bool] = []
-
-    class Recording(real_solver):
-        def solve(self, *args, **kwargs):
-            searching.set()
-            return super().solve(*args, **kwargs)
 
     def waiting_surrogate(*args, **kwargs):
         waited.append(searching.wait(timeout=2))
         return real_surrogate(*args, **kwargs)
 
-    expected = plan("data/small", marginal_values=False, time_limit_s=100)
-    monkeypatch.setattr(pipeline, "Solver", Recording)
     monkeypatch.setattr(pipeline, "surrogate_bound", waiting_surrogate)
     found = plan("data/small", marginal_values=False, time_limit_s=100)
     assert waited == [True], "HiGHS did not start before the surrogate came back"
@@ -295,21 +302,15 @@ def test_a_warm_started_point_waits_for_the_surrogates_head_start(monkeypatch):
     here: the surrogate is exact, and the plan is proven without a search thrown away)."""
     from optimizer.api import Stages, first_fit_start
 
-    real_surrogate, real_solver = pipeline.surrogate_bound, pipeline.Solver
-    searching = threading.Event()
+    real_surrogate = pipeline.surrogate_bound
+    searching = _record_searches(monkeypatch)
     searched_before_the_bound: list[bool] = []
-
-    class Recording(real_solver):
-        def solve(self, *args, **kwargs):
-            searching.set()
-            return super().solve(*args, **kwargs)
 
     def slow_surrogate(*args, **kwargs):
         time.sleep(0.3)
         searched_before_the_bound.append(searching.is_set())
         return real_surrogate(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "Solver", Recording)
     monkeypatch.setattr(pipeline, "surrogate_bound", slow_surrogate)
     site = load_site("data/small")
     built = build_model(site)
