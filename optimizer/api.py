@@ -176,8 +176,7 @@ def _with_choices(
             k = choice.get((c, g), -1)
             if k >= 0:
                 x[k] = 1.0
-    objective = float(model.cost @ x + model.cost_offset)
-    return Baseline(gpus, objective, x)
+    return Baseline(gpus, model.objective_of(x), x)
 
 
 def plan(

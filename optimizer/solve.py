@@ -77,6 +77,10 @@ class Compiled:
         """(rows, columns, nonzeros)."""
         return (self.A.shape[0], self.A.shape[1], int(self.A.nnz))
 
+    def objective_of(self, x: np.ndarray) -> float:
+        """The objective of the plan `x` (constant included)."""
+        return float(self.cost @ x + self.cost_offset)
+
     @property
     def place_column(self) -> np.ndarray:
         """A built model's column of each place, in `Index.places` order (-1: no column)."""
@@ -497,7 +501,7 @@ def _objective_of_its_plan(model: Compiled, solution: Solution) -> bool:
     """Is HiGHS's objective the objective of the plan it returned (to 1e-6)?"""
     if solution.x is None or solution.objective is None or model.shape[1] == 0:
         return True
-    value = float(model.cost @ solution.x + model.cost_offset)
+    value = model.objective_of(solution.x)
     return abs(value - solution.objective) <= 1e-6 * max(1.0, abs(value))
 
 
@@ -505,9 +509,11 @@ def _distrusted(model: Compiled, solution: Solution) -> Solution:
     """A plan whose objective HiGHS got wrong: the plan keeps its true objective, and
     nothing HiGHS proved about it is kept (no bound, no gap, not optimal)."""
     assert solution.x is not None
-    value = float(model.cost @ solution.x + model.cost_offset)
     status = Status.TIME_LIMIT if solution.status == Status.OPTIMAL else solution.status
-    return replace(solution, objective=value, bound=None, mip_gap=None, status=status)
+    return replace(
+        solution, objective=model.objective_of(solution.x), bound=None, mip_gap=None,
+        status=status,
+    )  # fmt: skip
 
 
 def solve(

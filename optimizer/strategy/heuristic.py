@@ -234,5 +234,6 @@ def fill_power_groups(
     ).all()
     if not feasible:
         return None
-    objective = float(model.cost @ x + model.cost_offset)
-    return Solution(Status.TIME_LIMIT, x, objective, None, None, time.perf_counter() - began)
+    return Solution(
+        Status.TIME_LIMIT, x, model.objective_of(x), None, None, time.perf_counter() - began
+    )

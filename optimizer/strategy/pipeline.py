@@ -105,10 +105,6 @@ class StrategyLog:
         self.seconds[stage] = round(seconds, 3)
 
 
-def _objective(model: Compiled, x: np.ndarray) -> float:
-    return float(model.cost @ x + model.cost_offset)
-
-
 def _gap(incumbent: float | None, bound: float | None) -> float | None:
     if incumbent is None or bound is None:
         return None
@@ -184,7 +180,7 @@ def solve_with_strategy(
         return max(limit - (time.perf_counter() - began), 0.5)
 
     board = _Board(model, options.mip_gap, None, "surrogate", start,
-                   None if start is None else _objective(model, start))  # fmt: skip
+                   None if start is None else model.objective_of(start))  # fmt: skip
     run = _Run(deadline=began + limit * SURROGATE_HEAD_START)
     ctx = _Context(board, built, model, site, options, start, log, heuristic)
     thread = threading.Thread(
@@ -193,8 +189,9 @@ def solve_with_strategy(
         name="rackfit-stages",
         daemon=True,
     )  # fmt: skip
-    first_fit = ("warm start" if warm_start else "first fit", board.objective)
-    early: tuple[Solution, float, float | None] | None = None
+    first_fit = None if start is None else ("warm start" if warm_start else "first fit",
+                                            board.objective)  # fmt: skip
+    early: tuple[Solution, float] | None = None
     progress = _Held(run, on_progress)
     # The cut row needs the surrogate's bound before HiGHS starts. A sweep's warm start is
     # not raw HiGHS's path, and its points are mostly easy: a search the easy path throws
@@ -209,10 +206,10 @@ def solve_with_strategy(
             # 1. HiGHS at once, on raw HiGHS's path, beside the surrogate; it is thrown away
             # if the surrogate comes back exact within its head start (the easy path)
             t0 = time.perf_counter()
-            solution, _ = _search(model, options, left(), board, stages, progress.show, None,
-                                  warm_start, also_stop=lambda: run.decide(first_fit, log) is False
-                                  or run.error is not None)  # fmt: skip
-            early = (solution, t0, None)
+            solution = _search(model, options, left(), board, stages, progress.show, None,
+                               False, also_stop=lambda: run.decide(first_fit, log) is False
+                               or run.error is not None)  # fmt: skip
+            early = (solution, t0)
         with stages.stage("bound"):
             hard = run.decide(first_fit, log, wait=True)
         if early is not None and hard:
@@ -257,7 +254,7 @@ def solve_with_strategy(
     board.cancel.set()
     thread.join()
     _raise_from(run)
-    return _finish(model, options, early, board, log, began)
+    return _finish(model, options, *early, None, board, log, began)
 
 
 @dataclass
@@ -277,15 +274,16 @@ class _Run:
 
     def decide(
         self,
-        first_fit: tuple[str, float | None],
+        first_fit: tuple[str, float | None] | None,
         log: StrategyLog,
         wait: bool = False,
     ) -> bool | None:
         """Easy (False) or hard (True)? Easy if the surrogate came back exact within its head
         start. Asked by HiGHS's stop check while it searches (None: not known yet), and once
         more after it (`wait`: until the head start ends, then it is known). Decided once:
-        then the first fit is logged (after the surrogate on the easy path, as before the
-        search started beside it), and on the hard path the stages thread is lowered to the
+        then the start (`first_fit`: its name and objective; None without one) is logged
+        (after the surrogate on the easy path, as before the search started beside it), and
+        on the hard path the stages thread is lowered to the
         lowest priority."""
         if wait and not self.decided.is_set():
             self.ready.wait(max(self.deadline - time.perf_counter(), 0.0))
@@ -297,7 +295,8 @@ class _Run:
                     self.hard = True
                 else:
                     return None
-                log.add(first_fit[0], 0.0, first_fit[1], None)
+                if first_fit is not None:
+                    log.add(first_fit[0], 0.0, first_fit[1], None)
                 if self.hard:
                     _lowest_priority(self.stages_thread)  # before it starts more HiGHS threads
                 self.decided.set()
@@ -363,7 +362,7 @@ class _Board:
     def offer_plan(self, x: np.ndarray | None) -> None:
         if x is None:
             return
-        value = _objective(self.model, x)
+        value = self.model.objective_of(x)
         with self.lock:
             if _better(self.model, value, self.objective):
                 self.x, self.objective = x, value
@@ -459,7 +458,7 @@ def _heuristic(ctx: _Context, sb: SurrogateBound, source: SurrogateBound) -> Non
         return
     t0 = time.perf_counter()
     x = _heuristic_plan(ctx, sb, source, ctx.options.time_limit_s * BESIDE_HEURISTIC_SHARE)
-    value = None if x is None else _objective(ctx.model, x)
+    value = None if x is None else ctx.model.objective_of(x)
     ctx.log.add("power-group heuristic", time.perf_counter() - t0, value, None)
 
 
@@ -509,10 +508,10 @@ def _full_solve(
     """HiGHS on the full model, stopped at the board's bound; with `beside`, the stages
     thread goes on while HiGHS searches and is cancelled when it ends."""
     t0 = time.perf_counter()
+    cut_at = board.bound if cut else None
     try:
-        solution, cut_at = _search(
-            model, options, seconds, board, stages, on_progress, board.bound if cut else None,
-            warm_start,
+        solution = _search(
+            model, options, seconds, board, stages, on_progress, cut_at, warm_start
         )  # fmt: skip
     finally:
         board.cancel.set()
@@ -520,7 +519,7 @@ def _full_solve(
             beside[0].join()
     if beside is not None:
         _raise_from(beside[1])
-    return _finish(model, options, (solution, t0, cut_at), board, log, began)
+    return _finish(model, options, solution, t0, cut_at, board, log, began)
 
 
 def _search(
@@ -533,7 +532,7 @@ def _search(
     cut_at: float | None,
     warm_start: bool,
     also_stop: Callable[[], bool] | None = None,
-) -> tuple[Solution, float | None]:
+) -> Solution:
     """HiGHS's search, stopped at the board's bound (or, with `cut_at`, with the row
     `objective ≤ cut_at` in the model) or when `also_stop()` says so. HiGHS starts from the
     board's plan only with `warm_start`; else from nothing, on raw HiGHS's own path."""
@@ -551,25 +550,25 @@ def _search(
             else:
                 solver.add_row(model.cost, cut_at - model.cost_offset, np.inf)
             stop_when = None
-        solution = solver.solve(
+        return solver.solve(
             start=board.x if warm_start else None,
             on_progress=on_progress,
             stop_when=stop_when,
         )
-    return solution, cut_at
 
 
 def _finish(
     model: Compiled,
     options: SolveOptions,
-    searched: tuple[Solution, float, float | None],
+    solution: Solution,
+    t0: float,
+    cut_at: float | None,
     board: _Board,
     log: StrategyLog,
     began: float,
 ) -> StrategyResult:
-    """HiGHS's solution (with when its search began, and its cut) against the board: the
-    better plan, the tighter bound and the source the gap rests on."""
-    solution, t0, cut_at = searched
+    """HiGHS's solution (its search began at `t0`, with the cut `cut_at` if any) against the
+    board: the better plan, the tighter bound and the source the gap rests on."""
     lost_plan = solution.x is None and solution.status != Status.INFEASIBLE
     if board.x is not None and (lost_plan or _better(model, board.objective, solution.objective)):
         solution = replace(solution, x=board.x, objective=board.objective)
