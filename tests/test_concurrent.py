@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -322,3 +323,25 @@ def test_a_warm_started_point_waits_for_the_surrogates_head_start(monkeypatch):
     )  # fmt: skip
     assert searched_before_the_bound == [False]
     assert result.solution.objective == pytest.approx(440)
+
+
+def test_the_surrogate_goes_on_past_its_share_only_while_its_plan_is_worth_the_best_known():
+    """The surrogate's stop rule: never within its share of the limit; after it, it goes on
+    only while the aggregate's own best plan is within the gap of the best plan known (the
+    board's, or HiGHS's as `done` was told), since only then can its bound prove that plan."""
+    model = compile_model(build_model(load_site("data/small")))  # maximizes
+    board = _Board(model, 1e-4, bound=None, source="surrogate", x=None, objective=None)
+    options = SolveOptions(time_limit_s=10, mip_gap=1e-4)
+    ctx = SimpleNamespace(board=board, options=options)
+    within_share = pipeline._surrogate_share(ctx, time.perf_counter())
+    past_share = pipeline._surrogate_share(ctx, time.perf_counter() - 2.5)  # share: 2 s
+    assert not within_share(None, None) and not within_share(900.0, 1000.0)
+    assert past_share(1000.0, 1010.0)  # no plan known: nothing its bound could prove
+    board.offer_plan(np.zeros(model.shape[1]))  # objective 0
+    assert past_share(1000.0, 1010.0)
+    assert not board.done(1000.05)  # HiGHS's plan, 5e-5 below the aggregate's
+    assert board.best_objective() == 1000.05
+    assert not past_share(1000.0, 1010.0)  # within 1e-4: only the proof is missing
+    assert past_share(1000.2, 1010.0)  # 2e-4 above it: its bound cannot prove 1000.05
+    assert past_share(None, 1010.0)  # the aggregate has no plan yet
+    assert not within_share(1000.2, 1010.0)
