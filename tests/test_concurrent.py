@@ -333,8 +333,9 @@ def test_the_surrogate_goes_on_past_its_share_only_while_its_plan_is_worth_the_b
     board = _Board(model, 1e-4, bound=None, source="surrogate", x=None, objective=None)
     options = SolveOptions(time_limit_s=10, mip_gap=1e-4)
     ctx = SimpleNamespace(board=board, options=options)
-    within_share = pipeline._surrogate_share(ctx, time.perf_counter())
-    past_share = pipeline._surrogate_share(ctx, time.perf_counter() - 2.5)  # share: 2 s
+    undecided = _Run(deadline=0.0)
+    within_share = pipeline._surrogate_share(ctx, time.perf_counter(), undecided)
+    past_share = pipeline._surrogate_share(ctx, time.perf_counter() - 2.5, undecided)  # 2 s
     assert not within_share(None, None) and not within_share(900.0, 1000.0)
     assert past_share(1000.0, 1010.0)  # no plan known: nothing its bound could prove
     board.offer_plan(np.zeros(model.shape[1]))  # objective 0
@@ -345,3 +346,27 @@ def test_the_surrogate_goes_on_past_its_share_only_while_its_plan_is_worth_the_b
     assert past_share(1000.2, 1010.0)  # 2e-4 above it: its bound cannot prove 1000.05
     assert past_share(None, 1010.0)  # the aggregate has no plan yet
     assert not within_share(1000.2, 1010.0)
+
+
+def test_on_the_hard_path_the_surrogate_stops_once_its_plan_is_beyond_highs_bound():
+    """Once the path is hard, the surrogate stops as soon as its aggregate's plan is better
+    than HiGHS's proven bound on the full model by more than the gap: its own bound, at least
+    that good, can then neither prove a plan nor tighten the bound. Not before the path is
+    decided (the path depends on the input alone), and not on the easy path."""
+    model = compile_model(build_model(load_site("data/small")))  # maximizes
+    board = _Board(model, 1e-4, bound=None, source="surrogate", x=None, objective=None)
+    ctx = SimpleNamespace(board=board, options=SolveOptions(time_limit_s=10, mip_gap=1e-4))
+    run = _Run(deadline=0.0)
+    stop = pipeline._surrogate_share(ctx, time.perf_counter(), run)  # within its share
+    board.done(990.0, highs_bound=1000.0)  # HiGHS: a plan of 990, nothing above 1000
+    assert board.highs_bound == 1000.0
+    assert not stop(1000.2, 1010.0)  # undecided
+    run.hard = False
+    run.decided.set()
+    assert not stop(1000.2, 1010.0)  # easy
+    run.hard = True
+    assert stop(1000.2, 1010.0)  # 2e-4 above HiGHS's bound
+    assert not stop(1000.05, 1010.0)  # within 1e-4 of it: its bound might still prove
+    assert not stop(None, 1010.0)
+    board.done(995.0, highs_bound=1003.0)  # a looser bound later: the tighter one is kept
+    assert board.highs_bound == 1000.0 and stop(1000.2, 1010.0)

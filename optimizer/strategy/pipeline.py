@@ -353,7 +353,9 @@ class _Board:
         self.gap = gap
         self.bound, self.source = bound, source
         self.x, self.objective = x, objective
-        self.highs_objective: float | None = None  # HiGHS's best plan so far (`done`)
+        # HiGHS's best plan and proven bound so far, as `done` was told
+        self.highs_objective: float | None = None
+        self.highs_bound: float | None = None
         self.cancel = threading.Event()
         self.lock = threading.Lock()
 
@@ -384,6 +386,7 @@ class _Board:
             bound, objective = self.bound, self.objective
             if _better(self.model, incumbent, self.highs_objective):
                 self.highs_objective = incumbent
+            self.highs_bound = _tighter(self.model, self.highs_bound, highs_bound)
         bound = _tighter(self.model, bound, highs_bound)
         if bound is None:
             return False
@@ -423,7 +426,7 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
             agg_options = replace(options, mip_gap=options.mip_gap * 0.9)
             sb = surrogate_bound(
                 built.index, built.power_limits, built.objective_name, agg_options,
-                ctx.site.supply_limit_kw, _surrogate_share(ctx, t0),
+                ctx.site.supply_limit_kw, _surrogate_share(ctx, t0, run),
             )  # fmt: skip
             board.offer_bound(sb.bound, "surrogate")
             ctx.log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
@@ -447,8 +450,19 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
             run.ready.set()
 
 
-def _surrogate_share(ctx: _Context, began: float) -> Callable[[float | None, float | None], bool]:
-    """When the surrogate stops (its `stop_when`): after SURROGATE_SHARE of the limit,
+def _surrogate_share(
+    ctx: _Context, began: float, run: _Run
+) -> Callable[[float | None, float | None], bool]:
+    """When the surrogate stops (its `stop_when`).
+
+    On the hard path, as soon as it cannot pay off: its aggregate holds a plan better than
+    HiGHS's proven bound on the full model by more than the gap. Its own bound is at least
+    as good as that plan, every plan of the full model is at most as good as HiGHS's bound,
+    so its bound can neither prove a plan nor tighten the reported bound, and its CPU is
+    HiGHS's again. (Not before the path is decided: the path is a function of the input
+    alone, and HiGHS's bound depends on timing.)
+
+    Otherwise after SURROGATE_SHARE of the limit,
     unless its aggregate already holds a plan worth the best plan known (within the gap).
     Then the aggregate has the full model's optimum in all likelihood, only its proof is
     missing, and the aggregate, far smaller than the full model, is what proves it: a sweep
@@ -460,9 +474,16 @@ def _surrogate_share(ctx: _Context, began: float) -> Callable[[float | None, flo
     share_ends = began + max(ctx.options.time_limit_s * SURROGATE_SHARE, 0.5)
 
     def stop(incumbent: float | None, bound: float | None) -> bool:
+        board = ctx.board
+        if run.decided.is_set() and run.hard and incumbent is not None:
+            with board.lock:
+                highs_bound = board.highs_bound
+            beyond = _within_gap_of(board.model, incumbent, ctx.options.mip_gap)
+            if highs_bound is not None and _better(board.model, beyond, highs_bound):
+                return True
         if time.perf_counter() < share_ends:
             return False
-        best = ctx.board.best_objective()
+        best = board.best_objective()
         gap = _gap(best, incumbent)
         return gap is None or gap > ctx.options.mip_gap
 
