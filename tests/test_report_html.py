@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from clirun import EXIT_INPUT, error_lines, rackfit
 
+from optimizer import loaders
 from optimizer.report_html import embed_json
 
 HOSTILE = "</script><script>alert(1)</script><!--\u2028<img src=x onerror=alert(2)>&amp;"
@@ -178,11 +179,11 @@ def test_ids_that_look_like_formulas_read_back_as_written(tmp_path: Path) -> Non
 
 
 def test_a_workbook_report_reads_the_same_tables_as_the_folder_and_keeps_a_hall_named_na(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The report of a plan workbook reads its sheets with the site loader's safe reader
-    (read-only; `NA` is an id, not a missing value): data/small with hall A renamed `NA`,
-    planned to a folder and to a workbook, gives the same page data."""
+    (read-only; `NA` is an id, not a missing value), once: data/small with hall A renamed
+    `NA`, planned to a folder and to a workbook, gives the same page data."""
     site = tmp_path / "site"
     site.mkdir()
     for f in Path("data/small").iterdir():
@@ -193,7 +194,16 @@ def test_a_workbook_report_reads_the_same_tables_as_the_folder_and_keeps_a_hall_
     rackfit("plan", site, "--out", tmp_path / "folder", "--report", "--quiet")
     rackfit("plan", site, "--out", tmp_path / "book.xlsx", "--report", "--quiet")
     folder = page_data((tmp_path / "folder" / "plan.html").read_text(encoding="utf-8"))
+    reads: list[Path] = []
+    real = loaders.read_workbook_sheets
+
+    def counted(path: Path, *args: object, **kwargs: object) -> object:
+        reads.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(loaders, "read_workbook_sheets", counted)
     rackfit("report", tmp_path / "book.xlsx", "--out", tmp_path / "again.html")
+    assert reads == [tmp_path / "book.xlsx"]  # placements, summary and tables in one read
     book = page_data((tmp_path / "again.html").read_text(encoding="utf-8"))
     assert folder["halls"] == book["halls"] == ["L", "NA"]
     assert book["tables"] == folder["tables"]

@@ -4,7 +4,7 @@ workbook or a hand-edited placements CSV, with every problem located by file, ro
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -12,6 +12,9 @@ from optimizer.errors import Issue, SiteError
 from optimizer.tables import PLACEMENT_COLUMNS
 from optimizer.text import cell_text
 from optimizer.textsafe import unneutralize
+
+if TYPE_CHECKING:
+    from optimizer.loaders import Rows
 
 MAX_POSITION = 10_000_000  # the most positions a row may have (schema.NonNegInt)
 
@@ -36,12 +39,17 @@ def read_plan_placements(path: Path) -> pd.DataFrame:
                 Issue(where=str(path.parent), message="not a plan folder: no placements.csv")
             )
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        where = f"{path}:placements"
-        raw = _read_placements_sheet(path)
-    else:
-        where = str(path)
-        raw = _read_placements_csv(path)
-    return _placements_from_raw(raw, where)
+        return placements_from_sheets(path, read_sheets(path, wanted="placements"))
+    return _placements_from_raw(_read_placements_csv(path), str(path))
+
+
+def placements_from_sheets(path: Path, sheets: dict[str, Rows]) -> pd.DataFrame:
+    """Placements from the sheets of the plan workbook `path`, as `read_workbook_sheets`
+    read them (for a reader that needs its other sheets too: one read of the file)."""
+    if "placements" not in sheets:
+        message = "no sheet 'placements' (a plan workbook has one)"
+        raise SiteError(Issue(where=str(path), message=message))
+    return _placements_from_raw(sheet_frame(sheets["placements"]), f"{path}:placements")
 
 
 def _read_placements_csv(path: Path) -> pd.DataFrame:
@@ -64,20 +72,17 @@ def _read_placements_csv(path: Path) -> pd.DataFrame:
     return table.map(unneutralize)  # an id written neutralized reads back as itself
 
 
-def _read_placements_sheet(path: Path) -> pd.DataFrame:
-    """The sheet `placements` as cells, through the site loader's safe reader (only the
-    cells the file holds, formulas by their saved value, `NA` stays the id `NA`, a hostile
-    or damaged file one error naming it)."""
+def read_sheets(path: Path, wanted: str | None = None) -> dict[str, Rows]:
+    """The workbook's sheets (only `wanted`, if given) through the site loader's safe
+    reader: only the cells the file holds, formulas by their saved value, `NA` stays the id
+    `NA`, a hostile or damaged file one error naming it."""
     from optimizer.loaders import read_workbook_sheets
 
     issues: list[Issue] = []
-    sheets = read_workbook_sheets(path, issues, wanted="placements")
+    sheets = read_workbook_sheets(path, issues, wanted=wanted)
     if issues:
         raise SiteError(issues)
-    if "placements" not in sheets:
-        message = "no sheet 'placements' (a plan workbook has one)"
-        raise SiteError(Issue(where=str(path), message=message))
-    return sheet_frame(sheets["placements"])
+    return sheets
 
 
 def sheet_frame(rows: list[tuple[int, list[Any]]]) -> pd.DataFrame:

@@ -149,20 +149,20 @@ def input_from_files(
     from optimizer.export import read_plan_placements
 
     plan_path = Path(plan_path)
-    placements = read_plan_placements(plan_path)
-    if plan_path.is_dir():
+    if plan_path.suffix.lower() in (".xlsx", ".xlsm") and plan_path.is_file():
+        summary, tables, placements = _read_workbook(plan_path)  # one read of the file
+    else:
+        placements = read_plan_placements(plan_path)  # names a missing file or folder
+        if not plan_path.is_dir():
+            raise SiteError(
+                Issue(str(plan_path), "a report needs a plan folder or a plan workbook, not a CSV")
+            )
         summary = _read_summary_json(plan_path / "summary.json")
         tables = {
             name: _read_csv(plan_path / f"{name}.csv")
             for name in TABLE_NAMES
             if (plan_path / f"{name}.csv").is_file()
         }
-    elif plan_path.suffix.lower() in (".xlsx", ".xlsm"):
-        summary, tables = _read_workbook(plan_path)
-    else:
-        raise SiteError(
-            Issue(str(plan_path), "a report needs a plan folder or a plan workbook, not a CSV")
-        )
     for needed in ("rows", "clusters"):
         if needed not in tables:
             raise SiteError(Issue(str(plan_path), f"not a complete plan: no {needed} table"))
@@ -220,17 +220,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return table
 
 
-def _read_workbook(path: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """The Summary sheet's key/value lines and the table sheets, through the site loader's
-    safe reader (read-only, only the cells the file holds, formulas by their saved value, a
-    hostile or damaged file one error naming it; `NA` stays the id `NA`)."""
-    from optimizer.export.read import sheet_frame
-    from optimizer.loaders import read_workbook_sheets
+def _read_workbook(
+    path: Path,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame], pd.DataFrame]:
+    """The Summary sheet's key/value lines, the table sheets and the placements, from one
+    read of the file through the site loader's safe reader (read-only, only the cells the
+    file holds, formulas by their saved value, a hostile or damaged file one error naming
+    it; `NA` stays the id `NA`)."""
+    from optimizer.export.read import placements_from_sheets, read_sheets, sheet_frame
 
-    issues: list[Issue] = []
-    sheets = read_workbook_sheets(path, issues)
-    if issues:
-        raise SiteError(issues)
+    sheets = read_sheets(path)
+    placements = placements_from_sheets(path, sheets)
     summary: dict[str, Any] = {}
     timings: dict[str, Any] = {}
     previous = 1  # row 1 is the header (key, value)
@@ -250,7 +250,7 @@ def _read_workbook(path: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]
         for name in TABLE_NAMES
         if name in sheets
     }  # the written sheets have no blank rows; columns of numbers become numeric
-    return summary, tables
+    return summary, tables, placements
 
 
 def _listed(value: Any) -> Any:
