@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from clirun import EXIT_INPUT, error_lines, rackfit
@@ -211,3 +212,15 @@ def test_a_workbook_report_reads_the_same_tables_as_the_folder_and_keeps_a_hall_
     assert {k: v for k, v in book["summary"].items() if k != "timings_s"} == {
         k: v for k, v in folder["summary"].items() if k != "timings_s"
     }
+
+
+def test_page_values_and_summary_json_values_come_from_one_function() -> None:
+    """The page and summary.json convert values with one function (export.values.json_value):
+    numpy unwrapped, NaN -> None, floats rounded as in every file; only infinity differs,
+    which the page shows as text and JSON cannot hold."""
+    from optimizer.export.values import json_value
+    from optimizer.report_html import _plain
+
+    value = {"kw": np.float64(1 / 3), "gone": float("nan"), "cap": [np.inf, -np.inf], 7: "x"}
+    assert _plain(value) == {"kw": 0.333333, "gone": None, "cap": ["inf", "-inf"], "7": "x"}
+    assert json_value(value) == {"kw": 0.333333, "gone": None, "cap": [None, None], "7": "x"}

@@ -99,15 +99,18 @@ def summary_for_output(plan: Plan) -> dict[str, Any]:
     return out
 
 
-def json_value(value: Any) -> Any:
+def json_value(value: Any, infinity_as_text: bool = False) -> Any:
+    """A JSON value: mappings and sequences element by element (sets sorted), scalars as
+    `plain_value` gives them. JSON has no infinity: None, or with `infinity_as_text` the
+    text `inf` / `-inf` (the HTML report shows it)."""
     if isinstance(value, Mapping):
-        return {str(k): json_value(v) for k, v in value.items()}
+        return {str(k): json_value(v, infinity_as_text) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
-        return [json_value(v) for v in items]
+        return [json_value(v, infinity_as_text) for v in items]
     value = plain_value(value)
     if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no infinity
+        return ("inf" if value > 0 else "-inf") if infinity_as_text else None
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)

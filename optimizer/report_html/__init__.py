@@ -26,10 +26,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue, SiteError
+from optimizer.export.values import json_value
 from optimizer.report import binding_limits_in, cell_is_true
 from optimizer.schema import Site
 from optimizer.textsafe import unneutralize_value
@@ -299,23 +299,9 @@ def _table(table: pd.DataFrame) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON value: numpy unwrapped, NaN/NA -> None, infinity -> the text `inf`."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
+    """A JSON value for the page (export.values.json_value): numpy unwrapped, NaN/NA ->
+    None, infinity -> the text `inf`."""
+    return json_value(value, infinity_as_text=True)
 
 
 def _text(value: Any) -> str:
