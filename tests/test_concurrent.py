@@ -334,8 +334,8 @@ def test_the_surrogate_goes_on_past_its_share_only_while_its_plan_is_worth_the_b
     options = SolveOptions(time_limit_s=10, mip_gap=1e-4)
     ctx = SimpleNamespace(board=board, options=options)
     undecided = _Run(deadline=0.0)
-    within_share = pipeline._surrogate_share(ctx, time.perf_counter(), undecided)
-    past_share = pipeline._surrogate_share(ctx, time.perf_counter() - 2.5, undecided)  # 2 s
+    within_share = pipeline._surrogate_stop_rule(ctx, time.perf_counter(), undecided)
+    past_share = pipeline._surrogate_stop_rule(ctx, time.perf_counter() - 2.5, undecided)  # 2 s
     assert not within_share(None, None) and not within_share(900.0, 1000.0)
     assert past_share(1000.0, 1010.0)  # no plan known: nothing its bound could prove
     board.offer_plan(np.zeros(model.shape[1]))  # objective 0
@@ -357,7 +357,7 @@ def test_on_the_hard_path_the_surrogate_stops_once_its_plan_is_beyond_highs_boun
     board = _Board(model, 1e-4, bound=None, source="surrogate", x=None, objective=None)
     ctx = SimpleNamespace(board=board, options=SolveOptions(time_limit_s=10, mip_gap=1e-4))
     run = _Run(deadline=0.0)
-    stop = pipeline._surrogate_share(ctx, time.perf_counter(), run)  # within its share
+    stop = pipeline._surrogate_stop_rule(ctx, time.perf_counter(), run)  # within its share
     board.done(990.0, highs_bound=1000.0)  # HiGHS: a plan of 990, nothing above 1000
     assert board.highs_bound == 1000.0
     assert not stop(1000.2, 1010.0)  # undecided

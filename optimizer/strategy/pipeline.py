@@ -3,7 +3,7 @@ solve, stopped as soon as a plan is within the gap of the tightest bound (or, wi
 `cut=True`, with the row `objective ≤ surrogate bound` in the model).
 
 The stages run on a thread of their own, the surrogate bound first (SURROGATE_SHARE of the
-limit, or on while only its proof is missing: `_surrogate_share`). HiGHS starts at once
+limit, or on while only its proof is missing: `_surrogate_stop_rule`). HiGHS starts at once
 beside it, on the full model. The surrogate's head start (SURROGATE_HEAD_START of the limit)
 decides between two paths:
 
@@ -82,7 +82,7 @@ HEURISTIC_SHARE = 0.06
 # budget: the scale-1 4N/3 grid-bound site's aggregate needs 10.7 s alone to be exact (its
 # bound then proves the plan, which HiGHS alone does not in 300 s); with 6% of a 120 s limit
 # it stopped at 90,892 instead of 90,888 and the plan was not proven. Past it, the
-# surrogate goes on only while its proof is all that is missing (`_surrogate_share`).
+# surrogate goes on only while its proof is all that is missing (`_surrogate_stop_rule`).
 SURROGATE_SHARE = 0.2
 BESIDE_DECOMPOSITION_SHARE = 0.3
 BESIDE_HEURISTIC_SHARE = 0.3
@@ -426,7 +426,7 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
             agg_options = replace(options, mip_gap=options.mip_gap * 0.9)
             sb = surrogate_bound(
                 built.index, built.power_limits, built.objective_name, agg_options,
-                ctx.site.supply_limit_kw, _surrogate_share(ctx, t0, run),
+                ctx.site.supply_limit_kw, _surrogate_stop_rule(ctx, t0, run),
             )  # fmt: skip
             board.offer_bound(sb.bound, "surrogate")
             ctx.log.add("surrogate bound", time.perf_counter() - t0, None, sb.bound)
@@ -450,7 +450,7 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
             run.ready.set()
 
 
-def _surrogate_share(
+def _surrogate_stop_rule(
     ctx: _Context, began: float, run: _Run
 ) -> Callable[[float | None, float | None], bool]:
     """When the surrogate stops (its `stop_when`).
@@ -462,15 +462,14 @@ def _surrogate_share(
     HiGHS's again. (Not before the path is decided: the path is a function of the input
     alone, and HiGHS's bound depends on timing.)
 
-    Otherwise after SURROGATE_SHARE of the limit,
-    unless its aggregate already holds a plan worth the best plan known (within the gap).
+    Otherwise after SURROGATE_SHARE of the limit, unless its aggregate already holds a plan
+    worth the best plan known (within the gap).
     Then the aggregate has the full model's optimum in all likelihood, only its proof is
     missing, and the aggregate, far smaller than the full model, is what proves it: a sweep
     point of the 4N/3 grid-bound site (93 MW of 154) needs 21 s of a 60 s limit, HiGHS on
     the full model does not prove it in 60 s (docs/performance.md). It then goes on until
-    the full solve ends. On the random family it stops at its share as before: there its
-    aggregate's plans are above the full model's optimum by more than the gap, so its bound
-    never proves a plan."""
+    the full solve ends. On the random family it stops at its share as before (or sooner):
+    there its aggregate's plans differ from the full model's plans by more than the gap."""
     share_ends = began + max(ctx.options.time_limit_s * SURROGATE_SHARE, 0.5)
 
     def stop(incumbent: float | None, bound: float | None) -> bool:
