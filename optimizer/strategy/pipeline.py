@@ -378,10 +378,19 @@ class _Board:
             ours, highs = self.objective, self.highs_objective
         return ours if _better(self.model, ours, highs) else highs
 
+    def beyond_highs_bound(self, value: float) -> bool:
+        """Is `value` better than HiGHS's proven bound so far by more than the gap (so that no
+        plan of the full model can come within the gap of it)? False while it is unknown."""
+        with self.lock:
+            highs_bound = self.highs_bound
+        beyond = _within_gap_of(self.model, value, self.gap)
+        return highs_bound is not None and _better(self.model, beyond, highs_bound)
+
     def done(self, incumbent: float | None, highs_bound: float | None = None) -> bool:
         """Can HiGHS stop? Yes once its plan (objective `incumbent`) or the stages' own is
         within the gap of the tightest bound: the board's, or HiGHS's proven `highs_bound`
-        (None: not known yet). The better of the two plans is kept."""
+        (None: not known yet). The better of the two plans is kept. HiGHS's plan and bound
+        are remembered (`best_objective`, `beyond_highs_bound`)."""
         with self.lock:
             bound, objective = self.bound, self.objective
             if _better(self.model, incumbent, self.highs_objective):
@@ -474,12 +483,9 @@ def _surrogate_stop_rule(
 
     def stop(incumbent: float | None, bound: float | None) -> bool:
         board = ctx.board
-        if run.decided.is_set() and run.hard and incumbent is not None:
-            with board.lock:
-                highs_bound = board.highs_bound
-            beyond = _within_gap_of(board.model, incumbent, ctx.options.mip_gap)
-            if highs_bound is not None and _better(board.model, beyond, highs_bound):
-                return True
+        hard = run.decided.is_set() and run.hard
+        if hard and incumbent is not None and board.beyond_highs_bound(incumbent):
+            return True
         if time.perf_counter() < share_ends:
             return False
         best = board.best_objective()
