@@ -1,13 +1,20 @@
 """rackfit installed from its wheel works anywhere: the hardware library travels inside it.
 
-The wheel is built from this checkout, installed in a new virtual environment (its own
-site-packages, nothing of this one), and run from an empty temporary folder, where no
-`models/` folder of a checkout can be found by accident."""
+The wheel is built from this checkout, installed in a new virtual environment and run from an
+empty temporary folder, where no `models/` folder of a checkout can be found by accident.
+
+The new environment does not download and unpack rackfit's dependencies again (numpy, pandas,
+HiGHS...: that took most of the suite's time); it sees this environment's, linked one by one
+into a folder of their own, without rackfit's own editable install (its finder, its metadata)
+or any `.pth` file. So `optimizer` can only come from the wheel, which the test asserts, and
+`pip check` there asserts that the wheel's declared dependencies are what it runs with. A
+real install from nothing is what `.ci/run` does on every clean clone."""
 
 from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import tomllib
@@ -18,6 +25,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+OWN_TOOLS = ("__editable__", "pip", "setuptools", "pkg_resources", "_distutils_hack")
 LIBRARY = sorted(p.name for p in (REPO / "models").glob("*.yaml"))
 
 
@@ -43,6 +51,21 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) 
     return done.stdout
 
 
+def _dependencies_linked(into: Path) -> Path:
+    """This environment's installed packages, each linked into `into`, except rackfit itself
+    (its editable finder and metadata), the `.pth` files (which would install the finder) and
+    pip's own tools (the new environment has its own)."""
+    into.mkdir()
+    for packages in map(Path, site.getsitepackages()):
+        for entry in packages.iterdir():
+            name = entry.name.lower()
+            if name.endswith(".pth") or "rackfit" in name or name.startswith(OWN_TOOLS):
+                continue
+            if not (into / entry.name).exists():
+                (into / entry.name).symlink_to(entry)
+    return into
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_runs_anywhere(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RACKFIT_MODELS")}
@@ -63,10 +86,17 @@ def test_wheel_installs_and_runs_anywhere(tmp_path):
     home = tmp_path / "venv"
     venv.create(home, with_pip=True, system_site_packages=False)
     python = home / "bin" / "python"
-    _run([str(python), "-m", "pip", "install", "-q", str(wheel)], tmp_path, env)
+    own = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                    tmp_path, env).strip())  # fmt: skip
+    (own / "dependencies.pth").write_text(f"{_dependencies_linked(tmp_path / 'deps')}\n")
+    _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+         tmp_path, env)  # fmt: skip
+    _run([str(python), "-m", "pip", "check"], tmp_path, env)  # its dependencies are all there
     rackfit = str(home / "bin" / "rackfit")
     work = tmp_path / "elsewhere"
     work.mkdir()
+    where = _run([str(python), "-c", "import optimizer; print(optimizer.__file__)"], work, env)
+    assert Path(where.strip()).is_relative_to(own), f"optimizer came from {where}"
 
     listed = json.loads(_run([rackfit, "models", "--format", "json"], work, env))
     assert len(listed) == len(LIBRARY) == 12
