@@ -21,7 +21,16 @@ from optimizer.api import plan
 from optimizer.errors import InfeasibleError
 from optimizer.formulation import build_model
 from optimizer.loaders import load_site
-from optimizer.solve import Cancelled, Progress, SolveOptions, Solver, cancel_on, compile_model
+from optimizer.solve import (
+    Cancelled,
+    Progress,
+    Solution,
+    SolveOptions,
+    Solver,
+    Status,
+    cancel_on,
+    compile_model,
+)  # fmt: skip
 from optimizer.strategy import pipeline
 from optimizer.strategy.pipeline import _Board, _Held, _Run
 from optimizer.verify import verify
@@ -111,12 +120,33 @@ def test_the_board_keeps_the_tighter_bound_and_the_better_plan():
     assert (board.bound, board.source) == (450.0, "decomposition")
     assert not board.done(None) and not board.done(440.0)
     assert board.done(449.96)  # within 1e-4 of 450
-    assert board.done(440.0, highs_bound=440.04)  # HiGHS's own bound proves HiGHS's plan
+    fresh = _Board(model, 1e-4, bound=500.0, source="surrogate", x=None, objective=None)
+    assert fresh.done(440.0, highs_bound=440.04)  # HiGHS's own bound proves HiGHS's plan
     board.offer_plan(x)  # the empty plan: objective 0, a fallback
     assert board.x is x and board.objective == 0.0
     assert not board.done(None, highs_bound=440.0)
     board.offer_plan(None)
     assert board.x is x
+
+
+def test_a_highs_bound_below_a_known_plan_does_not_stop_the_search():
+    """A bound worse than a plan already found cannot be a proof: the board does not stop
+    HiGHS on it, nor remember it for the surrogate's stop rule, and the log says so."""
+    model = compile_model(build_model(load_site("data/small")))  # maximizes
+    board = _Board(model, 1e-4, bound=None, source="surrogate", x=None, objective=None)
+    assert not board.done(440.0, highs_bound=439.0)  # below HiGHS's own plan
+    assert board.highs_bound is None and board.ignored_bounds == [439.0]
+    assert board.done(440.0, highs_bound=440.0000001)  # equal but for rounding: a proof
+    assert board.highs_bound == 440.0000001
+    x = np.zeros(model.shape[1])
+    board = _Board(model, 1e-4, bound=None, source="surrogate", x=x, objective=450.0)
+    assert not board.done(430.0, highs_bound=449.0)  # below the board's plan
+    assert board.ignored_bounds == [449.0] and board.highs_bound is None
+    log = pipeline.StrategyLog()
+    solution = Solution(Status.TIME_LIMIT, x, 430.0, 460.0, None, 1.0)
+    pipeline._finish(model, SolveOptions(), solution, time.perf_counter(), None, board, log, 0.0)
+    assert log.stages[-1] == {"stage": "HiGHS bound below a known plan, ignored",
+                              "incumbent": 450.0, "bound": 449.0}  # fmt: skip
 
 
 def _not_exact(monkeypatch):
