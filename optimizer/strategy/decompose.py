@@ -60,6 +60,7 @@ from optimizer.formulation import BuiltModel, Index, power_limits
 from optimizer.schema import Site
 from optimizer.solve import INF, Compiled, SolveOptions, Solver, _highs, _pass, compile_model
 from optimizer.status import Status
+from optimizer.strategy.blocks import column_halls
 from optimizer.strategy.bound import Aggregate, SurrogateBound, build_aggregate
 
 SMOOTHING = 0.5  # next π = SMOOTHING · best π + (1 − SMOOTHING) · master duals (Wentges)
@@ -137,20 +138,6 @@ def _hall_site(site: Site, hall: str) -> Site:
     )
     # parts of a valid site, so no validation again (it would cost O(site) per hall)
     return type(site).model_construct(**fields)
-
-
-def _column_halls(built: BuiltModel, model: Compiled, halls: dict[str, int]) -> np.ndarray:
-    """Each full-model column's hall (index), -1 when it has none."""
-    hall_of = np.full(model.shape[1], -1)
-    for p, col in zip(built.index.places, model.place_column.tolist(), strict=True):
-        if col >= 0:
-            hall_of[col] = halls[p[1]]
-    index = built.index
-    for (c, g), col in zip(built.colocation, model.choice_column.tolist(), strict=True):
-        members = index.by_cluster_hall.get((c, g)) or index.by_cluster_pod.get((c, g))
-        if col >= 0 and members:
-            hall_of[col] = halls[members[0][1]]
-    return hall_of
 
 
 def _blocks(
@@ -363,8 +350,7 @@ def decomposition_bound(
     sign = 1.0 if model.maximize else -1.0
     if model.shape[1] == 0:  # nothing to decide: the objective is its constant
         return DecompositionBound(bound=model.cost_offset, lp_bound=model.cost_offset)
-    halls = {h: n for n, h in enumerate(site.halls)}
-    hall_of = _column_halls(built, model, halls)
+    hall_of = column_halls(built, model)
     a = model.A.tocsr()
     n_rows = a.shape[0]
     coupling = np.zeros(n_rows, dtype=bool)

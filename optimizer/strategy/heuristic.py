@@ -31,6 +31,7 @@ from scipy import sparse
 from optimizer.formulation import BuiltModel
 from optimizer.solve import Compiled, Solution, SolveOptions, Solver
 from optimizer.status import Status
+from optimizer.strategy.blocks import column_halls
 from optimizer.strategy.bound import SurrogateBound
 
 
@@ -56,16 +57,14 @@ def _aggregate_point(
     one representative place) and each column's hall index."""
     index = built.index
     site = index.site
-    halls = {h: n for n, h in enumerate(site.halls)}
     row_class = {site.rows[i].id: k for k, rows in surrogate.members.items() for i in rows}
     x = np.zeros(model.shape[1])
-    hall_of = np.full(model.shape[1], -1)
+    hall_of = column_halls(built, model)
     placed: set[tuple[str, str]] = set()
     target = {(k, c): n for (_, k, c), n in surrogate.classes.items()}
     for p, col in zip(index.places, model.place_column.tolist(), strict=True):
         if col < 0:
             continue
-        hall_of[col] = halls[p[1]]
         k = row_class.get((p[1], p[2]))
         if k is not None and (k, p[0]) not in placed and (k, p[0]) in target:
             x[col] = target[k, p[0]]
@@ -76,7 +75,6 @@ def _aggregate_point(
         if col < 0:
             continue
         members = index.by_cluster_hall.get((c, g)) or index.by_cluster_pod.get((c, g)) or []
-        hall_of[col] = halls[members[0][1]]
         used = any(column[p] >= 0 and x[column[p]] > 0 for p in members)
         x[col] = 1.0 if used and c not in chosen else 0.0
         if used:
@@ -229,10 +227,7 @@ def fill_power_groups(
     x = _hall_by_hall(built, model, surrogate, options, deadline)
     if x is None:
         return None
-    feasible = (model.A @ x <= model.row_upper + 1e-6).all() and (
-        model.A @ x >= model.row_lower - 1e-6
-    ).all()
-    if not feasible:
+    if not model.keeps(x):
         return None
     return Solution(
         Status.TIME_LIMIT, x, model.objective_of(x), None, None, time.perf_counter() - began
