@@ -655,9 +655,9 @@ def _finish(
     if status == Status.TIME_LIMIT and gap is not None and gap <= options.mip_gap:
         status = Status.OPTIMAL
     log.add("full solve", time.perf_counter() - t0, solution.objective, bound)
-    if board.ignored_bounds:  # never seen yet in a test: kept in the log when it happens
-        worst = board.ignored_bounds[0]
-        log.add("HiGHS bound below a known plan, ignored", 0.0, board.objective, worst)
+    if board.ignored_bounds:  # not seen in a benchmark yet: the log names it if it happens
+        first = board.ignored_bounds[0]
+        log.add("HiGHS bound below a known plan, ignored", 0.0, board.objective, first)
     final = replace(
         solution, status=status, bound=bound, mip_gap=gap, solve_s=time.perf_counter() - began
     )
