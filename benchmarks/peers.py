@@ -69,18 +69,7 @@ def _gap(objective: float | None, bound: float | None) -> float | None:
 
 def violation(model: Compiled, x: np.ndarray | None) -> float | None:
     """The largest amount by which x breaks a row or column bound (0: feasible)."""
-    if x is None:
-        return None
-    act = model.A @ x
-    rows = max(
-        float(np.max(act - model.row_upper, initial=0.0)),
-        float(np.max(model.row_lower - act, initial=0.0)),
-    )
-    cols = max(
-        float(np.max(x - model.col_upper, initial=0.0)),
-        float(np.max(model.col_lower - x, initial=0.0)),
-    )
-    return max(rows, cols)
+    return None if x is None else model.violation(x)
 
 
 def _model(site_dir: Path) -> Compiled:

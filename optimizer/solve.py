@@ -81,15 +81,19 @@ class Compiled:
         """The objective of the plan `x` (constant included)."""
         return float(self.cost @ x + self.cost_offset)
 
+    def violation(self, x: np.ndarray) -> float:
+        """The largest amount by which the plan `x` breaks a row or column bound (0: none)."""
+        act = self.A @ x
+        return max(
+            float(np.max(act - self.row_upper, initial=0.0)),
+            float(np.max(self.row_lower - act, initial=0.0)),
+            float(np.max(x - self.col_upper, initial=0.0)),
+            float(np.max(self.col_lower - x, initial=0.0)),
+        )
+
     def keeps(self, x: np.ndarray, tolerance: float = 1e-6) -> bool:
         """Does the plan `x` keep every row and column bound (within `tolerance`)?"""
-        act = self.A @ x
-        return bool(
-            (act <= self.row_upper + tolerance).all()
-            and (act >= self.row_lower - tolerance).all()
-            and (x <= self.col_upper + tolerance).all()
-            and (x >= self.col_lower - tolerance).all()
-        )
+        return self.violation(x) <= tolerance
 
     @property
     def place_column(self) -> np.ndarray:

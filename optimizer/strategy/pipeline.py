@@ -363,14 +363,15 @@ class _Board:
         self.cancel = threading.Event()
         self.lock = threading.Lock()
 
-    def _below_a_plan(self, highs_bound: float, objective: float | None) -> bool:
+    def _below_a_plan(self, highs_bound: float) -> bool:
         """Is HiGHS's "proven" bound worse than a plan known (HiGHS's best or the board's),
         beyond a rounding tolerance? Then it is no bound: stopping on it would end the search
         early (an unexplained early end was seen once, docs/performance.md), and it is kept
-        out of `highs_bound` and noted in `ignored_bounds` instead."""
+        out of `highs_bound` and noted in `ignored_bounds` instead. The caller holds the
+        lock."""
         impossible = _within_gap_of(self.model, highs_bound, -BOUND_TOLERANCE)
-        return any(_better(self.model, plan, impossible) for plan in (self.highs_objective,
-                                                                     objective))  # fmt: skip
+        plans = (self.highs_objective, self.objective)
+        return any(_better(self.model, plan, impossible) for plan in plans)
 
     def offer_bound(self, value: float | None, source: str) -> None:
         with self.lock:
@@ -408,7 +409,7 @@ class _Board:
             bound, objective = self.bound, self.objective
             if _better(self.model, incumbent, self.highs_objective):
                 self.highs_objective = incumbent
-            if highs_bound is not None and self._below_a_plan(highs_bound, objective):
+            if highs_bound is not None and self._below_a_plan(highs_bound):
                 self.ignored_bounds.append(highs_bound)
                 highs_bound = None
             self.highs_bound = _tighter(self.model, self.highs_bound, highs_bound)
