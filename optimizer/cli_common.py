@@ -182,7 +182,10 @@ def threads_option(func: F) -> F:
         "--threads",
         type=click.IntRange(min=1),
         default=None,
-        help="Solver threads (default: HiGHS decides).",
+        help=(
+            "Solver threads (default: HiGHS decides). On sites the strategy finds hard, HiGHS "
+            "takes one fewer and the strategy's stages the other."
+        ),
     )(func)
 
 

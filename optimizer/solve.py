@@ -286,6 +286,12 @@ class Cancelled(Exception):
 _SCOPE = threading.local()  # per thread: the event that cancels its solves (cancel_on)
 
 
+def cancel_requested() -> bool:
+    """Has this thread's cancel event (`cancel_on`) been set? For work between solves."""
+    event: threading.Event | None = getattr(_SCOPE, "event", None)
+    return event is not None and event.is_set()
+
+
 @contextmanager
 def cancel_on(event: threading.Event) -> Iterator[None]:
     """Every solve this thread runs inside the block stops (raising `Cancelled`) once
@@ -373,14 +379,16 @@ class Solver:
         time_limit_s: float | None = None,
         stop_at: float | None = None,
         stop_when: Callable[[float | None, float | None], bool] | None = None,
+        on_plan: Callable[[np.ndarray], None] | None = None,
     ) -> Solution:
         """Solve to the gap or the time limit. `start`: a feasible point to begin from.
         `stop_at`: stop as soon as a plan reaches this objective (a bound known from outside
         HiGHS, less the allowed gap); the result then has status "time_limit" and the plan.
         `stop_when`: the same decision made outside, asked with HiGHS's best objective and
         its proven bound so far (None before it has them) at every new plan and about every
-        tenth of a second while it searches. Inside `cancel_on(event)`, setting the event
-        raises `Cancelled`."""
+        tenth of a second while it searches. `on_plan`: told each better plan HiGHS finds
+        (reading it does not change HiGHS's search). Inside `cancel_on(event)`, setting the
+        event raises `Cancelled`."""
         h, opts = self.h, self.options
         h.setOptionValue("time_limit", float(time_limit_s or opts.time_limit_s))
         h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
@@ -420,6 +428,8 @@ class Solver:
             if on_progress is not None:
                 on_progress(snapshot)
             best[0], best[1] = snapshot.incumbent, snapshot.bound
+            if on_plan is not None:
+                on_plan(np.asarray(out.mip_solution, dtype=float))
             if good_enough(snapshot.incumbent):
                 reached[0] = True
                 h.cancelSolve()  # HiGHS stops at its next check (HandleUserInterrupt is on)
@@ -468,7 +478,7 @@ class Solver:
             h.clearSolver()
             limit = float(time_limit_s or opts.time_limit_s)
             return self.solve(None, on_progress, max(limit - solution.solve_s, 1.0), stop_at,
-                              stop_when)  # fmt: skip
+                              stop_when, on_plan)  # fmt: skip
         return _distrusted(self.model, solution)
 
     def _solution(self, solve_s: float, log: list[str]) -> Solution:

@@ -199,7 +199,8 @@ def test_on_the_hard_path_highs_searches_the_path_raw_highs_takes(monkeypatch):
     """rackfit's full solve starts from no plan and is handed none while it searches, so its
     plans are raw HiGHS's plans on the same model, in the same order (HiGHS is
     deterministic): the sequence rackfit saw in 4 s is a start of the one raw HiGHS sees in
-    8 s. This is what makes rackfit's plan at a time limit at least raw HiGHS's."""
+    8 s. Asked for 2 threads, rackfit's HiGHS takes 1 beside the stages (they take the
+    other), so raw HiGHS here is on 1 thread too."""
     _not_exact(monkeypatch)
     site = load_site("data/colossus")
     ours: list[float] = []
@@ -207,7 +208,7 @@ def test_on_the_hard_path_highs_searches_the_path_raw_highs_takes(monkeypatch):
              on_progress=lambda snap: ours.append(round(snap.incumbent, 6)))  # fmt: skip
     raw: list[float] = []
     model = compile_model(build_model(site))
-    Solver(model, SolveOptions(time_limit_s=8, mip_gap=1e-9, threads=2)).solve(
+    Solver(model, SolveOptions(time_limit_s=8, mip_gap=1e-9, threads=1)).solve(
         on_progress=lambda snap: raw.append(round(snap.incumbent, 6))
     )
     assert ours, "no plan in 4 s"
@@ -400,3 +401,9 @@ def test_on_the_hard_path_the_surrogate_stops_once_its_plan_is_beyond_highs_boun
     assert not stop(None, 1010.0)
     board.done(995.0, highs_bound=1003.0)  # a looser bound later: the tighter one is kept
     assert board.highs_bound == 1000.0 and stop(1000.2, 1010.0)
+
+
+def test_beside_the_stages_highs_leaves_them_one_of_the_threads_asked_for():
+    """The stages thread gets a core of its own: HiGHS takes one thread fewer than asked,
+    never fewer than one; with no count asked, HiGHS decides (half the cores)."""
+    assert [pipeline._beside_threads(n) for n in (None, 1, 2, 4)] == [None, 1, 1, 3]

@@ -66,9 +66,11 @@ from optimizer.solve import (
     cancel_on,
 )
 from optimizer.status import Status
+from optimizer.strategy.blocks import column_halls
 from optimizer.strategy.bound import SurrogateBound, surrogate_bound
 from optimizer.strategy.decompose import decomposition_bound
 from optimizer.strategy.heuristic import fill_power_groups
+from optimizer.strategy.neighbourhood import improve_by_halls
 
 # Shares of --time-limit. Measured on the random family (docs/performance.md), plain HiGHS's
 # search finds the better plans within a minute; every second taken from it costs plan
@@ -213,7 +215,7 @@ def solve_with_strategy(
             t0 = time.perf_counter()
             solution = _search(model, options, left(), board, stages, progress.show, None,
                                False, also_stop=lambda: run.decide(first_fit, log) is False
-                               or run.error is not None)  # fmt: skip
+                               or run.error is not None, beside=True)  # fmt: skip
             early = (solution, t0)
         with stages.stage("bound"):
             hard = run.decide(first_fit, log, wait=True)
@@ -360,6 +362,7 @@ class _Board:
         self.highs_objective: float | None = None
         self.highs_bound: float | None = None
         self.ignored_bounds: list[float] = []  # HiGHS's bounds below a known plan
+        self.highs_x: np.ndarray | None = None  # HiGHS's best plan, as `offer_highs_plan` was told
         self.cancel = threading.Event()
         self.lock = threading.Lock()
 
@@ -385,6 +388,24 @@ class _Board:
         with self.lock:
             if _better(self.model, value, self.objective):
                 self.x, self.objective = x, value
+
+    def offer_highs_plan(self, x: np.ndarray) -> None:
+        """HiGHS found the plan `x` (its callback): the neighbourhood search starts from it
+        when it is the best plan known."""
+        value = self.model.objective_of(x)
+        with self.lock:
+            if self.highs_x is None or _better(self.model, value, self.model.objective_of(
+                    self.highs_x)):  # fmt: skip
+                self.highs_x = x
+
+    def best_plan(self) -> np.ndarray | None:
+        """The best plan known: the board's or HiGHS's."""
+        with self.lock:
+            ours, highs = self.x, self.highs_x
+        if highs is None or (ours is not None and not _better(
+                self.model, self.model.objective_of(highs), self.objective)):  # fmt: skip
+            return ours
+        return highs
 
     def best_objective(self) -> float | None:
         """The best plan's objective known: the board's or HiGHS's (as `done` was told)."""
@@ -441,8 +462,9 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
     """The stages thread. The surrogate bound first; the pipeline waits for it (its head
     start) and then picks the path. On the hard path this thread, now at the lowest priority,
     goes on beside HiGHS: the decomposition bound, then the heuristic (the heuristic first
-    if the surrogate turned out exact), each result handed to the board as it comes; it
-    stops when the full solve ends (board.cancel)."""
+    if the surrogate turned out exact), then the neighbourhood search from the best plan
+    known; each result is handed to the board as it comes; it stops when the full solve
+    ends (board.cancel)."""
     board, options, built = ctx.board, ctx.options, ctx.built
     run.stages_thread = threading.get_native_id()
     with cancel_on(board.cancel):
@@ -468,12 +490,28 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
                 source = _decomposition(ctx, sb)
             if not sb.exact and not board.cancel.is_set():
                 _heuristic(ctx, sb, source)
+            _neighbourhoods(ctx, options.time_limit_s)
         except Cancelled:
             ctx.log.add("stages cancelled", 0.0, None, None)
         except BaseException as error:  # noqa: BLE001  (raised again in the caller's thread)
             run.error = error
         finally:
             run.ready.set()
+
+
+def _neighbourhoods(ctx: _Context, seconds: float) -> None:
+    """The neighbourhood search (strategy/neighbourhood.py) from the best plan known, HiGHS's
+    included, for at most `seconds`; each better plan goes to the board (HiGHS's search is
+    not handed it: it stays on raw HiGHS's path)."""
+    if ctx.board.cancel.is_set():
+        raise Cancelled
+    t0 = time.perf_counter()
+    hall_of = column_halls(ctx.built, ctx.model)
+    found = improve_by_halls(ctx.model, hall_of, ctx.board.best_plan, ctx.board.offer_plan,
+                             ctx.options, seconds)  # fmt: skip
+    ctx.log.add("hall-pair search", time.perf_counter() - t0, found.objective, None)
+    if found.cancelled:
+        raise Cancelled
 
 
 def _surrogate_stop_rule(
@@ -584,9 +622,8 @@ def _full_solve(
     t0 = time.perf_counter()
     cut_at = board.bound if cut else None
     try:
-        solution = _search(
-            model, options, seconds, board, stages, on_progress, cut_at, warm_start
-        )  # fmt: skip
+        solution = _search(model, options, seconds, board, stages, on_progress, cut_at,
+                           warm_start, beside=beside is not None)  # fmt: skip
     finally:
         board.cancel.set()
         if beside is not None:
@@ -606,12 +643,17 @@ def _search(
     cut_at: float | None,
     warm_start: bool,
     also_stop: Callable[[], bool] | None = None,
+    beside: bool = False,
 ) -> Solution:
     """HiGHS's search, stopped at the board's bound (or, with `cut_at`, with the row
     `objective ≤ cut_at` in the model) or when `also_stop()` says so. HiGHS starts from the
-    board's plan only with `warm_start`; else from nothing, on raw HiGHS's own path."""
+    board's plan only with `warm_start`; else from nothing, on raw HiGHS's own path. With
+    the stages `beside` it, it tells the board each plan it finds (where the neighbourhood
+    search starts); it is handed none of theirs (docs/strategy.md: that changes its path),
+    and it leaves the stages one of the threads asked for (`_beside_threads`)."""
+    threads = _beside_threads(options.threads) if beside else options.threads
     with stages.stage("solve"):
-        solver = Solver(model, replace(options, time_limit_s=seconds))
+        solver = Solver(model, replace(options, time_limit_s=seconds, threads=threads))
         stop_when: Callable[[float | None, float | None], bool] | None = board.done
         if also_stop is not None:
 
@@ -628,7 +670,20 @@ def _search(
             start=board.x if warm_start else None,
             on_progress=on_progress,
             stop_when=stop_when,
+            on_plan=board.offer_highs_plan if beside else None,
         )
+
+
+def _beside_threads(threads: int | None) -> int | None:
+    """HiGHS's threads while the stages run beside it: one fewer than asked (at least one),
+    so that the stages have a core of their own. HiGHS's branch and bound is one search; a
+    second thread mostly waits for work, and waiting it takes a core (measured on the random
+    family, docs/strategy.md: one thread finds the same plans at the same times as two for
+    the first 20 s, and HiGHS beside a busy second thread lost plans it finds alone). None
+    (HiGHS decides: half the cores) stays None."""
+    if threads is None or threads <= 1:
+        return threads
+    return threads - 1
 
 
 def _finish(
