@@ -191,7 +191,9 @@ def test_the_hard_path_on_colossus_is_proven_and_logs_its_stages(monkeypatch):
     assert p.status == "optimal"
     assert p.summary["objective"] == pytest.approx(COLOSSUS_GPUS, rel=1e-4)
     names = [s["stage"] for s in p.summary["strategy_stages"]]
-    assert names[0] == "surrogate bound" and names[-1] == "full solve"
+    # first fit is logged when the path is decided: after the surrogate's entry when the
+    # surrogate came back within its head start, before it when it did not (a busy machine)
+    assert set(names[:2]) == {"surrogate bound", "first fit"} and names[-1] == "full solve"
     assert {"decomposition bound", "stages cancelled"} & set(names)
 
 
