@@ -2,8 +2,8 @@
 
 Halls are where the binding rows live (UPS N-1 rows, busways, pods, cooling); the rows that
 couple halls are few (grid, substations, cluster minimums and maximums, colocation). The
-decomposition bound prices halls and the power-group heuristic fills them in turn: both read
-a column's hall from here."""
+decomposition bound prices halls, the power-group heuristic fills them in turn, and the
+neighbourhood search re-solves them in pairs: all three read a column's hall from here."""
 
 from __future__ import annotations
 
