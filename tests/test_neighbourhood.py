@@ -1,5 +1,5 @@
-"""The neighbourhood search: two halls re-solved at a time, the rest of the plan fixed
-(strategy/neighbourhood.py), and the plans it hands to HiGHS's search."""
+"""The neighbourhood search: two halls, or two clusters, re-solved at a time, the rest of the
+plan fixed (strategy/neighbourhood.py), and the plans it hands to HiGHS's search."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from pyomo.common.errors import InfeasibleConstraintException
+from sites import dev, make_site, rack, row, want
 from test_decomposition import three_blocks
 from test_properties import FAST, sites
 
@@ -17,9 +18,11 @@ from optimizer.api import first_fit_start, plan
 from optimizer.formulation import build_model
 from optimizer.layout import placements_from_counts
 from optimizer.results import racks_by_place
-from optimizer.solve import SolveOptions, Solver, cancel_on, compile_model
-from optimizer.strategy.blocks import column_halls
-from optimizer.strategy.neighbourhood import improve_by_halls, neighbourhoods
+from optimizer.solve import Solution, SolveOptions, Solver, cancel_on, compile_model
+from optimizer.status import Status
+from optimizer.strategy import neighbourhood
+from optimizer.strategy.blocks import column_clusters, column_halls
+from optimizer.strategy.neighbourhood import NeighbourhoodSearch, improve_by_pairs, neighbourhoods
 from optimizer.verify import verify
 
 EXACT = SolveOptions(time_limit_s=30, mip_gap=0.0, threads=1)
@@ -37,8 +40,8 @@ def search(site, start=None, seconds=30.0, options=EXACT):
         offered.append(x)
         best[0] = x
 
-    found = improve_by_halls(model, column_halls(built, model), lambda: best[0], offer,
-                             options, seconds)  # fmt: skip
+    partitions = [column_halls(built, model), column_clusters(built, model)]
+    found = improve_by_pairs(model, partitions, lambda: best[0], offer, options, seconds)
     return found, offered, built, model
 
 
@@ -52,15 +55,83 @@ def test_every_pair_of_halls_once_in_an_order_drawn_from_the_seed():
     assert neighbourhoods(np.array([0, 0, -1]), seed=0) == []  # one hall: the whole model
 
 
+def test_the_kinds_share_the_time_and_the_search_ends_when_every_one_is_settled(monkeypatch):
+    """A fake clock: a pair of halls takes 3 s, a pair of clusters 0.3 s, and no re-solve
+    finds anything better (each proven optimal at the plan it starts from). After a hall
+    pair, the cluster pairs take turns until they have had as much time; the search ends
+    once all 3 + 3 neighbourhoods are settled at the plan, having re-solved each once."""
+    clock = [0.0]
+    calls: list[int] = []
+    halls, clusters = np.array([0, 1, 2]), np.array([0, 1, 2])
+
+    def fake_resolve(model, block_of, pair, x, options, seconds):
+        calls.append(0 if block_of is halls else 1)
+        clock[0] += 3.0 if block_of is halls else 0.3
+        return Solution(Status.OPTIMAL, x.copy(), None, None, 0.0, 0.0)
+
+    monkeypatch.setattr(neighbourhood, "_resolve", fake_resolve)
+    monkeypatch.setattr(neighbourhood.time, "perf_counter", lambda: clock[0])
+    model = compile_model(build_model(three_blocks(("H1",))))
+    x = np.zeros(model.shape[1])
+    found = improve_by_pairs(model, [halls, clusters], lambda: x, lambda _: None, EXACT, 60.0)
+    assert calls == [0, 1, 1, 1, 0, 0]  # the cluster pairs ran out before their 3 s
+    assert found == NeighbourhoodSearch(solves=6, improvements=0, objective=None)
+
+
+def two_halls_three_clusters():
+    """H1: 2 positions under 20 kW; H2: 10 positions under 90 kW. Cluster A: exactly two
+    5 kW racks of 8 GPUs; B: 10 kW racks of 10 GPUs; C: exactly one 1 kW rack of 1 GPU.
+    The optimum puts A in H2 (2 A + 1 C + 7 B there, 2 B in H1): 16 + 1 + 90 = 107 GPUs.
+    With A in H1 (the start below), H2 has room for only 8 B beside C: 16 + 1 + 80 = 97."""
+    return make_site(
+        rows=[row("H1", "R1", "P1", positions=2), row("H2", "R1", "P2", positions=10)],
+        devices=[dev("P1", 20), dev("P2", 90)],
+        demand=[
+            want("A", rack("a", design_kw=5), min_racks=2, max_racks=2),
+            want("B", rack("b", design_kw=10, gpus=10)),
+            want("C", rack("c", design_kw=1, gpus=1), min_racks=1, max_racks=1),
+        ],
+    )
+
+
+def a_in_hall_one(built, model):
+    """The plan 2 A in H1; 1 C and 8 B in H2 (97 GPUs)."""
+    counts = {("A", "H1", "R1"): 2, ("C", "H2", "R1"): 1, ("B", "H2", "R1"): 8}
+    x = np.zeros(model.shape[1])
+    for p, col in zip(built.index.places, model.place_column.tolist(), strict=True):
+        if col >= 0:
+            x[col] = counts.get(p, 0)
+    return x
+
+
+def test_a_cluster_pair_moves_racks_between_halls_where_no_hall_alone_can():
+    """From the plan with A in H1, neither hall re-solved alone can do better (A's count is
+    pinned by the other hall, C's too): the search of halls alone ends with nothing. Freeing
+    the clusters A and B over the whole site moves A to H2 and B to H1: the optimum, 107."""
+    built = build_model(two_halls_three_clusters())
+    model = compile_model(built)
+    start = a_in_hall_one(built, model)
+    assert model.keeps(start) and model.objective_of(start) == pytest.approx(97.0)
+    halls_only = improve_by_pairs(model, [column_halls(built, model)], lambda: start,
+                                  lambda x: None, EXACT, 30.0)  # fmt: skip
+    assert halls_only.objective is None and halls_only.solves == 2 and not halls_only.cancelled
+    found, offered, _, _ = search(two_halls_three_clusters(), a_in_hall_one)
+    assert found.objective == pytest.approx(107.0) and not found.cancelled
+    site = two_halls_three_clusters()
+    racks = racks_by_place(built, model, offered[-1])
+    assert verify(site, placements_from_counts(site, racks)) == []
+
+
 def test_from_the_empty_plan_four_hand_halls_reach_their_optimum_and_the_search_ends():
     """Four 3N/2 halls of 25 kW racks (each at most 31 racks, 248 GPUs: test_decomposition).
-    Without a grid limit, the first round re-solves every pair exactly: 4 x 248 = 992, the
-    optimum; the second finds nothing with every pair proven, and the search ends by itself
-    (not by its time), after 2 rounds of 6 pairs."""
+    Without a grid limit, each pair re-solved exactly takes both its halls to 248 each: three
+    pairs reach 4 x 248 = 992, the optimum; then the five other pairs, re-solved at it, find
+    nothing and are proven, and the search ends by itself (not by its time) after 8 solves.
+    There is one cluster: no cluster neighbourhood (it would be the whole model)."""
     began = time.perf_counter()
     found, offered, _, model = search(three_blocks(("H1", "H2", "H3", "H4")))
     assert found.objective == pytest.approx(992.0) and not found.cancelled
-    assert found.solves == 12 and found.improvements == len(offered) >= 2
+    assert found.improvements == len(offered) == 3 and found.solves == 3 + 5
     assert time.perf_counter() - began < 30
 
 
@@ -127,5 +198,5 @@ def test_on_the_hard_path_the_search_runs_beside_highs_and_the_plan_verifies(mon
     p = plan(site, marginal_values=False, time_limit_s=30, mip_gap=0.0)
     assert p.status == "optimal" and p.summary["objective"] == pytest.approx(928.0)
     names = [s["stage"] for s in p.summary["strategy_stages"]]
-    assert "hall-pair search" in names or "stages cancelled" in names
+    assert "neighbourhood search" in names or "stages cancelled" in names
     assert verify(site, p.placements) == []

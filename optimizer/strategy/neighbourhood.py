@@ -1,20 +1,29 @@
-"""Better plans by re-solving two halls at a time, the rest of the plan fixed.
+"""Better plans by re-solving two halls, or two clusters, at a time, the rest of the plan
+fixed.
 
-A large-neighbourhood search (fix and optimize) over the power forest's blocks: take the
-best plan known, keep every column outside a pair of halls at its value, and let HiGHS
-re-solve the pair exactly (every row of the full model, the coupling rows included, with the
-other halls' load as it is). What HiGHS finds there is feasible for the full model, since
-only the free columns moved and every row was kept; if it is better, it is handed on (to
-the strategy's board: the plan rackfit reports is the better of it and HiGHS's).
+A large-neighbourhood search (fix and optimize): take the best plan known, keep every column
+outside a neighbourhood at its value, and let HiGHS re-solve the neighbourhood exactly (every
+row of the full model, the coupling rows included, with the rest's load as it is). What
+HiGHS finds there is feasible for the full model, since only the free columns moved and
+every row was kept; if it is better, it is handed on (to the strategy's board: the plan
+rackfit reports is the better of it and HiGHS's).
 
-Why halls: where HiGHS's plan is weakest (the ORP rooms of the random family, 1-2% from
-their bound), the loss is spread over halls, and one pair of halls is small enough for
-HiGHS to improve in a few seconds. Measured in docs/performance.md.
+Two kinds of neighbourhood, each a pair of blocks of a partition of the columns:
+- **two halls** (blocks.column_halls): where HiGHS's plan is weakest (the ORP rooms of the
+  random family, 1-2% from their bound), the loss is spread over halls, and one pair of
+  halls is small enough for HiGHS to improve in a few seconds;
+- **two clusters over the whole site** (blocks.column_clusters): which rack models go to
+  which hall. The grid and the cluster limits couple every hall, and a better plan may move
+  kW between many halls at once, which no pair of halls can. Measured from HiGHS's plans on
+  random-family sites (docs/strategy.md): seed 19 (single-corded, ports binding), hall pairs
+  alone stalled at 53,438.2 for 150 s, cluster pairs reached 53,459.1 in 2.6 s (CP-SAT's
+  best plan); seed 1 (3N/2), 90,267.4 to 90,301.0 in 7 s.
 
-The pairs come in an order drawn from `SolveOptions.seed` (every pair once per round), so a
-run is reproducible given the plans it starts from. A round in which no pair improved and
-every pair was solved to optimality is a local optimum: the search ends there. Otherwise it
-goes on until it is cancelled (the full solve ended) or its time is up.
+Each kind's pairs come in an order drawn from `SolveOptions.seed`, and the kinds share the
+search's time (`improve_by_pairs`), so a run is reproducible given the plans it starts
+from. When every neighbourhood has been solved to optimality at the current plan and none
+gave a better one, the plan is a local optimum and the search ends; otherwise it goes on
+until it is cancelled (the full solve ended) or its time is up.
 """
 
 from __future__ import annotations
@@ -22,21 +31,21 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from optimizer.solve import Cancelled, Compiled, SolveOptions, Solver, cancel_requested
+from optimizer.solve import Cancelled, Compiled, Solution, SolveOptions, Solver, cancel_requested
 from optimizer.status import Status
 
-PAIR_SECONDS = 3.0  # the most one pair's re-solve takes
+PAIR_SECONDS = 3.0  # the most one neighbourhood's re-solve takes
 WAIT_FOR_A_PLAN_S = 0.2  # with no plan to start from yet, ask again after this
 
 
 @dataclass(frozen=True)
 class NeighbourhoodSearch:
-    """What the search did: pairs re-solved, how many of them gave a better plan, the best
+    """What the search did: neighbourhoods re-solved, how many gave a better plan, the best
     objective it reached (None: it found none), and whether it ended by being cancelled."""
 
     solves: int
@@ -45,77 +54,127 @@ class NeighbourhoodSearch:
     cancelled: bool = False
 
 
-def neighbourhoods(hall_of: np.ndarray, seed: int) -> list[tuple[int, ...]]:
-    """The halls freed together, in the search's order: every pair of halls (every hall
-    alone when there are only two; none for one hall, where the neighbourhood would be the
-    whole model)."""
-    halls = sorted(int(h) for h in np.unique(hall_of[hall_of >= 0]))
-    size = 2 if len(halls) > 2 else 1
-    if len(halls) < 2:
+def neighbourhoods(block_of: np.ndarray, seed: int) -> list[tuple[int, ...]]:
+    """The blocks (halls, or clusters) freed together, in the search's order: every pair of
+    blocks (every block alone when there are only two; none for one block, where the
+    neighbourhood would be the whole model)."""
+    blocks = sorted(int(h) for h in np.unique(block_of[block_of >= 0]))
+    size = 2 if len(blocks) > 2 else 1
+    if len(blocks) < 2:
         return []
-    chosen = list(itertools.combinations(halls, size))
+    chosen = list(itertools.combinations(blocks, size))
     random.Random(seed).shuffle(chosen)
     return chosen
 
 
-def improve_by_halls(
+def improve_by_pairs(
     model: Compiled,
-    hall_of: np.ndarray,
+    partitions: Sequence[np.ndarray],
     best: Callable[[], np.ndarray | None],
     offer: Callable[[np.ndarray], None],
     options: SolveOptions,
     seconds: float,
 ) -> NeighbourhoodSearch:
-    """Re-solve pairs of halls (`hall_of`: each column's hall, -1 for none: always free)
-    around `best()`, the best plan known when each pair starts (others may improve it
-    meanwhile; None: none yet, and the search waits for one), until a round finds nothing,
-    `seconds` pass, or the caller's `cancel_on` event is set (then `cancelled`). Each better
-    plan goes to `offer`."""
+    """Re-solve pairs of blocks of each partition (each an array of every column's block:
+    its hall, or its cluster; -1 for none: always free) around `best()`, the best plan known
+    when each neighbourhood starts (others may improve it meanwhile; None: none yet, and the
+    search waits for one). Each better plan goes to `offer`.
+
+    The partitions share the time, not the turns: the next neighbourhood is the next one of
+    the partition that has had the least time so far (a pair of halls may take its whole
+    PAIR_SECONDS where a pair of clusters takes a tenth of it). The search ends when every
+    neighbourhood has been solved to optimality at the current plan without a better one (a
+    local optimum), `seconds` pass, or the caller's `cancel_on` event is set (then
+    `cancelled`)."""
     deadline = time.perf_counter() + seconds
-    pairs = neighbourhoods(hall_of, options.seed)
+    kinds = [
+        (k, pairs) for k, p in enumerate(partitions) if (pairs := neighbourhoods(p, options.seed))
+    ]
+    spent = [0.0] * len(kinds)  # seconds each kind has had
+    turns = [0] * len(kinds)  # each kind's pairs tried so far, in its order, cyclically
+    settled: set[tuple[int, tuple[int, ...]]] = set()  # optimal at `at`, nothing better
+    at: np.ndarray | None = None  # the plan the settled neighbourhoods were solved at
     solves = improvements = 0
     objective: float | None = None
-    one_hall = replace(options, threads=1, mip_gap=0.0)
-    while pairs:
-        improved, exact = False, True
-        for pair in pairs:
-            left = deadline - time.perf_counter()
-            if cancel_requested():
-                return NeighbourhoodSearch(solves, improvements, objective, cancelled=True)
-            if left <= 0.1:
-                return NeighbourhoodSearch(solves, improvements, objective)
-            x = best()
-            if x is None:  # no plan yet (HiGHS has found none): wait for one
-                time.sleep(WAIT_FOR_A_PLAN_S)
-                exact = False
-                continue
-            x = np.where(model.integer, np.round(x), x)  # fixed integers must be integers
-            value = model.objective_of(x)
-            free = np.isin(hall_of, pair) | (hall_of < 0)
-            sub = replace(
-                model,
-                col_lower=np.where(free, model.col_lower, x),
-                col_upper=np.where(free, model.col_upper, x),
-            )
-            limit = min(PAIR_SECONDS, left)
-            try:
-                solution = Solver(sub, replace(one_hall, time_limit_s=limit)).solve(start=x)
-            except Cancelled:
-                return NeighbourhoodSearch(solves, improvements, objective, cancelled=True)
-            solves += 1
-            exact = exact and solution.status == Status.OPTIMAL
-            if solution.x is None:
-                continue
+    while kinds and len(settled) < sum(len(pairs) for _, pairs in kinds):
+        left = deadline - time.perf_counter()
+        if cancel_requested():
+            return NeighbourhoodSearch(solves, improvements, objective, cancelled=True)
+        if left <= 0.1:
+            return NeighbourhoodSearch(solves, improvements, objective)
+        x = best()
+        if x is None:  # no plan yet (HiGHS has found none): wait for one
+            time.sleep(WAIT_FOR_A_PLAN_S)
+            continue
+        x = np.where(model.integer, np.round(x), x)  # fixed integers must be integers
+        value = model.objective_of(x)
+        if at is None or not np.array_equal(x, at):  # a new plan (ours or another's)
+            settled.clear()  # nothing is settled at it yet
+            at = x
+        j, pair = _next(kinds, spent, turns, settled)
+        k = kinds[j][0]
+        began = time.perf_counter()
+        try:
+            solution = _resolve(model, partitions[k], pair, x, options, min(PAIR_SECONDS, left))
+        except Cancelled:
+            return NeighbourhoodSearch(solves, improvements, objective, cancelled=True)
+        spent[j] += time.perf_counter() - began
+        solves += 1
+        found = None
+        if solution.x is not None:
             found = np.where(model.integer, np.round(solution.x), solution.x)
-            found_value = model.objective_of(found)
-            if _better(model, found_value, value) and model.keeps(found):
-                offer(found)
-                improvements += 1
-                improved = True
-                objective = found_value
-        if not improved and exact:
-            break
+        if (
+            found is not None
+            and _better(model, model.objective_of(found), value)
+            and model.keeps(found)
+        ):
+            offer(found)
+            improvements += 1
+            at, objective = found, model.objective_of(found)
+            settled.clear()
+        if solution.status == Status.OPTIMAL:
+            settled.add((k, pair))  # at `at`: the plan it started from, or the one it found
     return NeighbourhoodSearch(solves, improvements, objective)
+
+
+def _next(
+    kinds: list[tuple[int, list[tuple[int, ...]]]],
+    spent: list[float],
+    turns: list[int],
+    settled: set[tuple[int, tuple[int, ...]]],
+) -> tuple[int, tuple[int, ...]]:
+    """The kind with the least time so far among those with a neighbourhood not yet settled,
+    and its next such neighbourhood in its order (`turns` moves past it). There is one: the
+    caller stops once every neighbourhood is settled."""
+    open_kinds = [
+        j for j, (k, pairs) in enumerate(kinds) if any((k, p) not in settled for p in pairs)
+    ]
+    j = min(open_kinds, key=lambda j: (spent[j], j))
+    k, pairs = kinds[j]
+    while (k, pair := pairs[turns[j] % len(pairs)]) in settled:
+        turns[j] += 1
+    turns[j] += 1
+    return j, pair
+
+
+def _resolve(
+    model: Compiled,
+    block_of: np.ndarray,
+    pair: tuple[int, ...],
+    x: np.ndarray,
+    options: SolveOptions,
+    seconds: float,
+) -> Solution:
+    """HiGHS on one neighbourhood (one thread, gap 0, at most `seconds`): every column
+    outside the blocks `pair` fixed at its value in `x`, every row kept; `x` is its start."""
+    free = np.isin(block_of, pair) | (block_of < 0)
+    sub = replace(
+        model,
+        col_lower=np.where(free, model.col_lower, x),
+        col_upper=np.where(free, model.col_upper, x),
+    )
+    exact = replace(options, threads=1, mip_gap=0.0, time_limit_s=seconds)
+    return Solver(sub, exact).solve(start=x)
 
 
 def _better(model: Compiled, a: float, b: float) -> bool:

@@ -66,11 +66,11 @@ from optimizer.solve import (
     cancel_on,
 )
 from optimizer.status import Status
-from optimizer.strategy.blocks import column_halls
+from optimizer.strategy.blocks import column_clusters, column_halls
 from optimizer.strategy.bound import SurrogateBound, surrogate_bound
 from optimizer.strategy.decompose import decomposition_bound
 from optimizer.strategy.heuristic import fill_power_groups
-from optimizer.strategy.neighbourhood import improve_by_halls
+from optimizer.strategy.neighbourhood import improve_by_pairs
 
 # Shares of --time-limit. Measured on the random family (docs/performance.md), plain HiGHS's
 # search finds the better plans within a minute; every second taken from it costs plan
@@ -500,16 +500,16 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
 
 
 def _neighbourhoods(ctx: _Context, seconds: float) -> None:
-    """The neighbourhood search (strategy/neighbourhood.py) from the best plan known, HiGHS's
-    included, for at most `seconds`; each better plan goes to the board (HiGHS's search is
-    not handed it: it stays on raw HiGHS's path)."""
+    """The neighbourhood search (strategy/neighbourhood.py: pairs of halls and pairs of
+    clusters) from the best plan known, HiGHS's included, for at most `seconds`; each better
+    plan goes to the board (HiGHS's search is not handed it: it stays on raw HiGHS's path)."""
     if ctx.board.cancel.is_set():
         raise Cancelled
     t0 = time.perf_counter()
-    hall_of = column_halls(ctx.built, ctx.model)
-    found = improve_by_halls(ctx.model, hall_of, ctx.board.best_plan, ctx.board.offer_plan,
+    partitions = [column_halls(ctx.built, ctx.model), column_clusters(ctx.built, ctx.model)]
+    found = improve_by_pairs(ctx.model, partitions, ctx.board.best_plan, ctx.board.offer_plan,
                              ctx.options, seconds)  # fmt: skip
-    ctx.log.add("hall-pair search", time.perf_counter() - t0, found.objective, None)
+    ctx.log.add("neighbourhood search", time.perf_counter() - t0, found.objective, None)
     if found.cancelled:
         raise Cancelled
 
