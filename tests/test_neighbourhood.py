@@ -78,6 +78,65 @@ def test_the_kinds_share_the_time_and_the_search_ends_when_every_one_is_settled(
     assert found == NeighbourhoodSearch(solves=6, improvements=0, objective=None)
 
 
+def test_a_partitions_triples_come_once_its_pairs_are_done_on_its_own_time(monkeypatch):
+    """Three halls and four clusters, triples of clusters asked for, a fake clock (a pair of
+    halls 3 s, any cluster neighbourhood 0.25 s), nothing better anywhere: after the first
+    pair of halls, the clusters catch up on time with their 6 pairs and then their 4
+    triples (2.5 s in all), then the other 2 pairs of halls; each once, and the search ends
+    (every neighbourhood proven at the plan)."""
+    clock = [0.0]
+    calls: list[tuple[str, int]] = []
+    halls, clusters = np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3])
+
+    def fake_resolve(model, block_of, blocks, x, options, seconds):
+        kind = "halls" if block_of is halls else "clusters"
+        calls.append((kind, len(blocks)))
+        clock[0] += 3.0 if kind == "halls" else 0.25
+        return Solution(Status.OPTIMAL, x.copy(), None, None, 0.0, 0.0)
+
+    monkeypatch.setattr(neighbourhood, "_resolve", fake_resolve)
+    monkeypatch.setattr(neighbourhood.time, "perf_counter", lambda: clock[0])
+    model = compile_model(build_model(three_blocks(("H1",))))
+    x = np.zeros(model.shape[1])
+    found = improve_by_pairs(
+        model, [halls, clusters], lambda: x, lambda _: None, EXACT, 60.0, triples_of=[1]
+    )
+    assert (
+        calls == [("halls", 2)] + [("clusters", 2)] * 6 + [("clusters", 3)] * 4 + [("halls", 2)] * 2
+    )
+    assert found == NeighbourhoodSearch(solves=13, improvements=0, objective=None)
+    assert neighbourhoods(np.array([0, 1, 2]), seed=0, size=3) == []  # the pairs cover it
+
+
+def test_after_one_pass_the_neighbourhoods_not_proven_come_again(monkeypatch):
+    """A pair of halls always hits its time limit (3 s on a fake clock) and is never proven;
+    pairs and triples of clusters are proven at once (0.25 s) with nothing better. Every
+    neighbourhood is re-solved once (a pair of halls, the clusters' 6 pairs and 4 triples,
+    the other 2 pairs of halls); after that only the pairs of halls come again, until the
+    search's time (30 s) is up."""
+    clock = [0.0]
+    calls: list[tuple[str, int]] = []
+    halls, clusters = np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3])
+
+    def fake_resolve(model, block_of, blocks, x, options, seconds):
+        kind = "halls" if block_of is halls else "clusters"
+        calls.append((kind, len(blocks)))
+        clock[0] += 3.0 if kind == "halls" else 0.25
+        status = Status.TIME_LIMIT if kind == "halls" else Status.OPTIMAL
+        return Solution(status, x.copy(), None, None, 0.0, 0.0)
+
+    monkeypatch.setattr(neighbourhood, "_resolve", fake_resolve)
+    monkeypatch.setattr(neighbourhood.time, "perf_counter", lambda: clock[0])
+    model = compile_model(build_model(three_blocks(("H1",))))
+    x = np.zeros(model.shape[1])
+    found = improve_by_pairs(
+        model, [halls, clusters], lambda: x, lambda _: None, EXACT, 30.0, triples_of=[1]
+    )
+    assert calls[:11] == [("halls", 2)] + [("clusters", 2)] * 6 + [("clusters", 3)] * 4
+    assert len(calls) > 13 and set(calls[11:]) == {("halls", 2)}
+    assert found.solves == len(calls) and not found.cancelled and found.objective is None
+
+
 def two_halls_three_clusters():
     """H1: 2 positions under 20 kW; H2: 10 positions under 90 kW. Cluster A: exactly two
     5 kW racks of 8 GPUs; B: 10 kW racks of 10 GPUs; C: exactly one 1 kW rack of 1 GPU.

@@ -54,13 +54,16 @@ class NeighbourhoodSearch:
     cancelled: bool = False
 
 
-def neighbourhoods(block_of: np.ndarray, seed: int) -> list[tuple[int, ...]]:
+def neighbourhoods(block_of: np.ndarray, seed: int, size: int = 2) -> list[tuple[int, ...]]:
     """The blocks (halls, or clusters) freed together, in the search's order: every pair of
     blocks (every block alone when there are only two; none for one block, where the
-    neighbourhood would be the whole model)."""
+    neighbourhood would be the whole model); with `size=3`, every triple (none for three
+    blocks or fewer: the pairs cover those)."""
     blocks = sorted(int(h) for h in np.unique(block_of[block_of >= 0]))
-    size = 2 if len(blocks) > 2 else 1
-    if len(blocks) < 2:
+    if size > 2 and len(blocks) <= size:
+        return []
+    size = min(size, len(blocks) - 1)
+    if size < 1:
         return []
     chosen = list(itertools.combinations(blocks, size))
     random.Random(seed).shuffle(chosen)
@@ -74,6 +77,7 @@ def improve_by_pairs(
     offer: Callable[[np.ndarray], None],
     options: SolveOptions,
     seconds: float,
+    triples_of: Sequence[int] = (),
 ) -> NeighbourhoodSearch:
     """Re-solve pairs of blocks of each partition (each an array of every column's block:
     its hall, or its cluster; -1 for none: always free) around `best()`, the best plan known
@@ -82,21 +86,29 @@ def improve_by_pairs(
 
     The partitions share the time, not the turns: the next neighbourhood is the next one of
     the partition that has had the least time so far (a pair of halls may take its whole
-    PAIR_SECONDS where a pair of clusters takes a tenth of it). The search ends when every
-    neighbourhood has been solved to optimality at the current plan without a better one (a
-    local optimum), `seconds` pass, or the caller's `cancel_on` event is set (then
+    PAIR_SECONDS where a pair of clusters takes a tenth of it). Once every pair of a
+    partition in `triples_of` (indices into `partitions`) has been re-solved at the current
+    plan without a better one, its triples come next, on the same partition's time, until a
+    better plan brings the pairs back first. Once every neighbourhood has been re-solved at
+    the plan, those whose re-solve hit its time limit come again. The search ends when every
+    neighbourhood is settled (solved to optimality at the current plan without a better
+    one: a local optimum), `seconds` pass, or the caller's `cancel_on` event is set (then
     `cancelled`)."""
     deadline = time.perf_counter() + seconds
-    kinds = [
-        (k, pairs) for k, p in enumerate(partitions) if (pairs := neighbourhoods(p, options.seed))
+    seed = options.seed
+    kinds = [(k, pairs, 0) for k, p in enumerate(partitions) if (pairs := neighbourhoods(p, seed))]
+    kinds += [
+        (k, triples, 1) for k in triples_of if (triples := neighbourhoods(partitions[k], seed, 3))
     ]
-    spent = [0.0] * len(kinds)  # seconds each kind has had
+    spent = [0.0] * len(partitions)  # seconds each partition's neighbourhoods have had
     turns = [0] * len(kinds)  # each kind's pairs tried so far, in its order, cyclically
     settled: set[tuple[int, tuple[int, ...]]] = set()  # optimal at `at`, nothing better
+    tried: set[tuple[int, tuple[int, ...]]] = set()  # re-solved at `at`, nothing better
     at: np.ndarray | None = None  # the plan the settled neighbourhoods were solved at
     solves = improvements = 0
     objective: float | None = None
-    while kinds and len(settled) < sum(len(pairs) for _, pairs in kinds):
+    total = sum(len(blocks) for _, blocks, _ in kinds)
+    while kinds and len(settled) < total:
         left = deadline - time.perf_counter()
         if cancel_requested():
             return NeighbourhoodSearch(solves, improvements, objective, cancelled=True)
@@ -109,16 +121,18 @@ def improve_by_pairs(
         x = np.where(model.integer, np.round(x), x)  # fixed integers must be integers
         value = model.objective_of(x)
         if at is None or not np.array_equal(x, at):  # a new plan (ours or another's)
-            settled.clear()  # nothing is settled at it yet
+            settled.clear()  # nothing is settled (or tried) at it yet
+            tried.clear()
             at = x
-        j, pair = _next(kinds, spent, turns, settled)
+        # each neighbourhood once at this plan, pairs first; then again those not proven
+        j, pair = _next(kinds, spent, turns, tried if len(tried) < total else settled)
         k = kinds[j][0]
         began = time.perf_counter()
         try:
             solution = _resolve(model, partitions[k], pair, x, options, min(PAIR_SECONDS, left))
         except Cancelled:
             return NeighbourhoodSearch(solves, improvements, objective, cancelled=True)
-        spent[j] += time.perf_counter() - began
+        spent[k] += time.perf_counter() - began
         solves += 1
         found = None
         if solution.x is not None:
@@ -132,29 +146,40 @@ def improve_by_pairs(
             improvements += 1
             at, objective = found, model.objective_of(found)
             settled.clear()
+            tried.clear()
+        tried.add((k, pair))  # at `at`: the plan it started from, or the one it found
         if solution.status == Status.OPTIMAL:
-            settled.add((k, pair))  # at `at`: the plan it started from, or the one it found
+            settled.add((k, pair))
     return NeighbourhoodSearch(solves, improvements, objective)
 
 
 def _next(
-    kinds: list[tuple[int, list[tuple[int, ...]]]],
+    kinds: list[tuple[int, list[tuple[int, ...]], int]],
     spent: list[float],
     turns: list[int],
-    settled: set[tuple[int, tuple[int, ...]]],
+    done: set[tuple[int, tuple[int, ...]]],
 ) -> tuple[int, tuple[int, ...]]:
-    """The kind with the least time so far among those with a neighbourhood not yet settled,
-    and its next such neighbourhood in its order (`turns` moves past it). There is one: the
-    caller stops once every neighbourhood is settled."""
+    """The next neighbourhood: of the kinds (partition, its neighbourhoods, level) with one
+    not in `done` (the caller's set of those done at this plan), each partition's lowest
+    level (its pairs before its triples); of these, the partition with the least time so far
+    (`spent`); its next neighbourhood not done, in its order (`turns` moves past it). There
+    is one: the caller stops once every neighbourhood is settled."""
     open_kinds = [
-        j for j, (k, pairs) in enumerate(kinds) if any((k, p) not in settled for p in pairs)
+        j for j, (k, blocks, _) in enumerate(kinds) if any((k, b) not in done for b in blocks)
     ]
-    j = min(open_kinds, key=lambda j: (spent[j], j))
-    k, pairs = kinds[j]
-    while (k, pair := pairs[turns[j] % len(pairs)]) in settled:
+    lowest: dict[int, int] = {}  # each partition's lowest open level
+    for j in open_kinds:
+        k, _, level = kinds[j]
+        lowest[k] = min(level, lowest.get(k, level))
+    j = min(
+        (j for j in open_kinds if kinds[j][2] == lowest[kinds[j][0]]),
+        key=lambda j: (spent[kinds[j][0]], j),
+    )
+    k, blocks, _ = kinds[j]
+    while (k, chosen := blocks[turns[j] % len(blocks)]) in done:
         turns[j] += 1
     turns[j] += 1
-    return j, pair
+    return j, chosen
 
 
 def _resolve(

@@ -501,14 +501,15 @@ def _stages(ctx: _Context, run: _Run, decompose: bool) -> None:
 
 def _neighbourhoods(ctx: _Context, seconds: float) -> None:
     """The neighbourhood search (strategy/neighbourhood.py: pairs of halls and pairs of
-    clusters) from the best plan known, HiGHS's included, for at most `seconds`; each better
-    plan goes to the board (HiGHS's search is not handed it: it stays on raw HiGHS's path)."""
+    clusters, then triples of clusters) from the best plan known, HiGHS's included, for at
+    most `seconds`; each better plan goes to the board (HiGHS's search is not handed it: it
+    stays on raw HiGHS's path)."""
     if ctx.board.cancel.is_set():
         raise Cancelled
     t0 = time.perf_counter()
     partitions = [column_halls(ctx.built, ctx.model), column_clusters(ctx.built, ctx.model)]
     found = improve_by_pairs(ctx.model, partitions, ctx.board.best_plan, ctx.board.offer_plan,
-                             ctx.options, seconds)  # fmt: skip
+                             ctx.options, seconds, triples_of=[1])  # fmt: skip
     ctx.log.add("neighbourhood search", time.perf_counter() - t0, found.objective, None)
     if found.cancelled:
         raise Cancelled
