@@ -1,5 +1,5 @@
-"""Better plans by re-solving two halls, or two clusters, at a time, the rest of the plan
-fixed.
+"""Better plans by re-solving two halls, or two or three clusters, at a time, the rest of
+the plan fixed.
 
 A large-neighbourhood search (fix and optimize): take the best plan known, keep every column
 outside a neighbourhood at its value, and let HiGHS re-solve the neighbourhood exactly (every
@@ -19,11 +19,16 @@ Two kinds of neighbourhood, each a pair of blocks of a partition of the columns:
   alone stalled at 53,438.2 for 150 s, cluster pairs reached 53,459.1 in 2.6 s (CP-SAT's
   best plan); seed 1 (3N/2), 90,267.4 to 90,301.0 in 7 s.
 
-Each kind's pairs come in an order drawn from `SolveOptions.seed`, and the kinds share the
-search's time (`improve_by_pairs`), so a run is reproducible given the plans it starts
-from. When every neighbourhood has been solved to optimality at the current plan and none
-gave a better one, the plan is a local optimum and the search ends; otherwise it goes on
-until it is cancelled (the full solve ended) or its time is up.
+Once every pair of clusters has been re-solved at the current plan, **triples of clusters**
+come next (on the clusters' share of the time): on seed 19, from the local optimum of every
+pair (53,438.2, each pair of either kind proven at it), exactly one of the 120 triples
+reaches 53,459.1, which the whole pipeline proved within 7.5e-5 in 60 s in one run of two.
+
+Each kind's neighbourhoods come in an order drawn from `SolveOptions.seed`, and the
+partitions share the search's time (`improve_by_pairs`), so a run is reproducible given the
+plans it starts from. When every neighbourhood has been solved to optimality at the current
+plan and none gave a better one, the plan is a local optimum and the search ends; otherwise
+it goes on until it is cancelled (the full solve ended) or its time is up.
 """
 
 from __future__ import annotations
