@@ -55,85 +55,68 @@ def test_every_pair_of_halls_once_in_an_order_drawn_from_the_seed():
     assert neighbourhoods(np.array([0, 0, -1]), seed=0) == []  # one hall: the whole model
 
 
-def test_the_kinds_share_the_time_and_the_search_ends_when_every_one_is_settled(monkeypatch):
-    """A fake clock: a pair of halls takes 3 s, a pair of clusters 0.3 s, and no re-solve
-    finds anything better (each proven optimal at the plan it starts from). After a hall
-    pair, the cluster pairs take turns until they have had as much time; the search ends
-    once all 3 + 3 neighbourhoods are settled at the plan, having re-solved each once."""
+def on_a_fake_clock(monkeypatch, halls, clusters, cluster_s, seconds, halls_proven=True,
+                    triples_of=()):  # fmt: skip
+    """The search with every re-solve faked: a neighbourhood of halls takes 3 s on a fake
+    clock (proven optimal unless `halls_proven` is False: then it hits its time limit), one
+    of clusters `cluster_s`, and none finds a better plan. The (kind, size) of each re-solve
+    in order, and the search's result."""
     clock = [0.0]
-    calls: list[int] = []
-    halls, clusters = np.array([0, 1, 2]), np.array([0, 1, 2])
+    calls: list[tuple[str, int]] = []
 
-    def fake_resolve(model, block_of, pair, x, options, seconds):
-        calls.append(0 if block_of is halls else 1)
-        clock[0] += 3.0 if block_of is halls else 0.3
-        return Solution(Status.OPTIMAL, x.copy(), None, None, 0.0, 0.0)
+    def fake_resolve(model, block_of, blocks, x, options, limit):
+        kind = "halls" if block_of is halls else "clusters"
+        calls.append((kind, len(blocks)))
+        clock[0] += 3.0 if kind == "halls" else cluster_s
+        proven = halls_proven or kind == "clusters"
+        return Solution(Status.OPTIMAL if proven else Status.TIME_LIMIT, x.copy(), None, None,
+                        0.0, 0.0)  # fmt: skip
 
     monkeypatch.setattr(neighbourhood, "_resolve", fake_resolve)
     monkeypatch.setattr(neighbourhood.time, "perf_counter", lambda: clock[0])
     model = compile_model(build_model(three_blocks(("H1",))))
     x = np.zeros(model.shape[1])
-    found = improve_by_pairs(model, [halls, clusters], lambda: x, lambda _: None, EXACT, 60.0)
-    assert calls == [0, 1, 1, 1, 0, 0]  # the cluster pairs ran out before their 3 s
+    found = improve_by_pairs(model, [halls, clusters], lambda: x, lambda _: None, EXACT,
+                             seconds, triples_of=triples_of)  # fmt: skip
+    return calls, found
+
+
+H2, C2, C3 = ("halls", 2), ("clusters", 2), ("clusters", 3)
+
+
+def test_the_kinds_share_the_time_and_the_search_ends_when_every_one_is_settled(monkeypatch):
+    """A pair of halls takes 3 s, a pair of clusters 0.3 s, and no re-solve finds anything
+    better (each proven optimal at the plan it starts from). After a hall pair, the cluster
+    pairs take turns until they have had as much time; the search ends once all 3 + 3
+    neighbourhoods are settled at the plan, having re-solved each once."""
+    calls, found = on_a_fake_clock(monkeypatch, np.array([0, 1, 2]), np.array([0, 1, 2]),
+                                   0.3, 60.0)  # fmt: skip
+    assert calls == [H2, C2, C2, C2, H2, H2]  # the cluster pairs ran out before their 3 s
     assert found == NeighbourhoodSearch(solves=6, improvements=0, objective=None)
 
 
 def test_a_partitions_triples_come_once_its_pairs_are_done_on_its_own_time(monkeypatch):
-    """Three halls and four clusters, triples of clusters asked for, a fake clock (a pair of
-    halls 3 s, any cluster neighbourhood 0.25 s), nothing better anywhere: after the first
-    pair of halls, the clusters catch up on time with their 6 pairs and then their 4
-    triples (2.5 s in all), then the other 2 pairs of halls; each once, and the search ends
-    (every neighbourhood proven at the plan)."""
-    clock = [0.0]
-    calls: list[tuple[str, int]] = []
-    halls, clusters = np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3])
-
-    def fake_resolve(model, block_of, blocks, x, options, seconds):
-        kind = "halls" if block_of is halls else "clusters"
-        calls.append((kind, len(blocks)))
-        clock[0] += 3.0 if kind == "halls" else 0.25
-        return Solution(Status.OPTIMAL, x.copy(), None, None, 0.0, 0.0)
-
-    monkeypatch.setattr(neighbourhood, "_resolve", fake_resolve)
-    monkeypatch.setattr(neighbourhood.time, "perf_counter", lambda: clock[0])
-    model = compile_model(build_model(three_blocks(("H1",))))
-    x = np.zeros(model.shape[1])
-    found = improve_by_pairs(
-        model, [halls, clusters], lambda: x, lambda _: None, EXACT, 60.0, triples_of=[1]
-    )
-    assert (
-        calls == [("halls", 2)] + [("clusters", 2)] * 6 + [("clusters", 3)] * 4 + [("halls", 2)] * 2
-    )
+    """Three halls and four clusters, triples of clusters asked for (a pair of halls 3 s,
+    any cluster neighbourhood 0.25 s), nothing better anywhere: after the first pair of
+    halls, the clusters catch up on time with their 6 pairs and then their 4 triples (2.5 s
+    in all), then the other 2 pairs of halls; each once, and the search ends (every
+    neighbourhood proven at the plan)."""
+    calls, found = on_a_fake_clock(monkeypatch, np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3]),
+                                   0.25, 60.0, triples_of=[1])  # fmt: skip
+    assert calls == [H2] + [C2] * 6 + [C3] * 4 + [H2] * 2
     assert found == NeighbourhoodSearch(solves=13, improvements=0, objective=None)
     assert neighbourhoods(np.array([0, 1, 2]), seed=0, size=3) == []  # the pairs cover it
 
 
 def test_after_one_pass_the_neighbourhoods_not_proven_come_again(monkeypatch):
-    """A pair of halls always hits its time limit (3 s on a fake clock) and is never proven;
-    pairs and triples of clusters are proven at once (0.25 s) with nothing better. Every
-    neighbourhood is re-solved once (a pair of halls, the clusters' 6 pairs and 4 triples,
-    the other 2 pairs of halls); after that only the pairs of halls come again, until the
-    search's time (30 s) is up."""
-    clock = [0.0]
-    calls: list[tuple[str, int]] = []
-    halls, clusters = np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3])
-
-    def fake_resolve(model, block_of, blocks, x, options, seconds):
-        kind = "halls" if block_of is halls else "clusters"
-        calls.append((kind, len(blocks)))
-        clock[0] += 3.0 if kind == "halls" else 0.25
-        status = Status.TIME_LIMIT if kind == "halls" else Status.OPTIMAL
-        return Solution(status, x.copy(), None, None, 0.0, 0.0)
-
-    monkeypatch.setattr(neighbourhood, "_resolve", fake_resolve)
-    monkeypatch.setattr(neighbourhood.time, "perf_counter", lambda: clock[0])
-    model = compile_model(build_model(three_blocks(("H1",))))
-    x = np.zeros(model.shape[1])
-    found = improve_by_pairs(
-        model, [halls, clusters], lambda: x, lambda _: None, EXACT, 30.0, triples_of=[1]
-    )
-    assert calls[:11] == [("halls", 2)] + [("clusters", 2)] * 6 + [("clusters", 3)] * 4
-    assert len(calls) > 13 and set(calls[11:]) == {("halls", 2)}
+    """A pair of halls always hits its time limit and is never proven; pairs and triples of
+    clusters are proven at once with nothing better. Every neighbourhood is re-solved once
+    (a pair of halls, the clusters' 6 pairs and 4 triples, the other 2 pairs of halls);
+    after that only the pairs of halls come again, until the search's time (30 s) is up."""
+    calls, found = on_a_fake_clock(monkeypatch, np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3]),
+                                   0.25, 30.0, halls_proven=False, triples_of=[1])  # fmt: skip
+    assert calls[:11] == [H2] + [C2] * 6 + [C3] * 4
+    assert len(calls) > 13 and set(calls[11:]) == {H2}
     assert found.solves == len(calls) and not found.cancelled and found.objective is None
 
 
