@@ -22,7 +22,11 @@ from optimizer.solve import Solution, SolveOptions, Solver, cancel_on, compile_m
 from optimizer.status import Status
 from optimizer.strategy import neighbourhood
 from optimizer.strategy.blocks import column_clusters, column_halls
-from optimizer.strategy.neighbourhood import NeighbourhoodSearch, improve_by_pairs, neighbourhoods
+from optimizer.strategy.neighbourhood import (
+    NeighbourhoodSearch,
+    improve_by_neighbourhoods,
+    neighbourhoods,
+)
 from optimizer.verify import verify
 
 EXACT = SolveOptions(time_limit_s=30, mip_gap=0.0, threads=1)
@@ -41,7 +45,7 @@ def search(site, start=None, seconds=30.0, options=EXACT):
         best[0] = x
 
     partitions = [column_halls(built, model), column_clusters(built, model)]
-    found = improve_by_pairs(model, partitions, lambda: best[0], offer, options, seconds)
+    found = improve_by_neighbourhoods(model, partitions, lambda: best[0], offer, options, seconds)
     return found, offered, built, model
 
 
@@ -76,7 +80,7 @@ def on_a_fake_clock(monkeypatch, halls, clusters, cluster_s, seconds, halls_prov
     monkeypatch.setattr(neighbourhood.time, "perf_counter", lambda: clock[0])
     model = compile_model(build_model(three_blocks(("H1",))))
     x = np.zeros(model.shape[1])
-    found = improve_by_pairs(model, [halls, clusters], lambda: x, lambda _: None, EXACT,
+    found = improve_by_neighbourhoods(model, [halls, clusters], lambda: x, lambda _: None, EXACT,
                              seconds, triples_of=triples_of)  # fmt: skip
     return calls, found
 
@@ -154,7 +158,7 @@ def test_a_cluster_pair_moves_racks_between_halls_where_no_hall_alone_can():
     model = compile_model(built)
     start = a_in_hall_one(built, model)
     assert model.keeps(start) and model.objective_of(start) == pytest.approx(97.0)
-    halls_only = improve_by_pairs(model, [column_halls(built, model)], lambda: start,
+    halls_only = improve_by_neighbourhoods(model, [column_halls(built, model)], lambda: start,
                                   lambda x: None, EXACT, 30.0)  # fmt: skip
     assert halls_only.objective is None and halls_only.solves == 2 and not halls_only.cancelled
     found, offered, _, _ = search(two_halls_three_clusters(), a_in_hall_one)

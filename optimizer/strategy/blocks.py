@@ -9,6 +9,8 @@ the whole site (which rack models go where), reading a column's cluster from her
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from optimizer.formulation import BuiltModel
@@ -21,35 +23,45 @@ def column_halls(built: BuiltModel, model: Compiled) -> np.ndarray:
     colocation choice to the hall of its group's places."""
     index = built.index
     halls = {h: n for n, h in enumerate(index.site.halls)}
-    hall_of = np.full(model.shape[1], -1)
-    for p, col in zip(index.places, model.place_column.tolist(), strict=True):
-        if col >= 0:
-            hall_of[col] = halls[p[1]]
-    for (_, hall, _, _), col in zip(built.place_phases, model.stand_column.tolist(),
-                                    strict=True):  # fmt: skip
-        if col >= 0:
-            hall_of[col] = halls[hall]
-    for (c, g), col in zip(built.colocation, model.choice_column.tolist(), strict=True):
-        members = index.by_cluster_hall.get((c, g)) or index.by_cluster_pod.get((c, g))
-        if col >= 0 and members:
-            hall_of[col] = halls[members[0][1]]
-    return hall_of
+
+    def choice_hall(cluster: str, group: str) -> int | None:
+        members = index.by_cluster_hall.get((cluster, group)) or index.by_cluster_pod.get(
+            (cluster, group)
+        )
+        return halls[members[0][1]] if members else None
+
+    return _label_columns(built, model, lambda cluster, hall: halls[hall], choice_hall)
 
 
 def column_clusters(built: BuiltModel, model: Compiled) -> np.ndarray:
     """Each full-model column's cluster, as its index in the sorted cluster names (-1: none).
     A place's earlier-phase counts (v1.1) and a colocation choice belong to their cluster."""
-    index = built.index
-    names = sorted({p[0] for p in index.places} | {c for c, _ in built.colocation})
+    names = sorted({p[0] for p in built.index.places} | {c for c, _ in built.colocation})
     clusters = {c: n for n, c in enumerate(names)}
-    cluster_of = np.full(model.shape[1], -1)
-    for p, col in zip(index.places, model.place_column.tolist(), strict=True):
+    return _label_columns(
+        built, model, lambda cluster, hall: clusters[cluster], lambda cluster, _: clusters[cluster]
+    )
+
+
+def _label_columns(
+    built: BuiltModel,
+    model: Compiled,
+    of_place: Callable[[str, str], int],
+    of_choice: Callable[[str, str], int | None],
+) -> np.ndarray:
+    """Each full-model column's label (-1: none): `of_place(cluster, hall)` for a place's
+    count and its earlier-phase counts, `of_choice(cluster, hall or pod)` for a colocation
+    choice (None: none)."""
+    label = np.full(model.shape[1], -1)
+    for (c, hall, _), col in zip(built.index.places, model.place_column.tolist(), strict=True):
         if col >= 0:
-            cluster_of[col] = clusters[p[0]]
-    for (c, _, _, _), col in zip(built.place_phases, model.stand_column.tolist(), strict=True):
+            label[col] = of_place(c, hall)
+    for (c, hall, _, _), col in zip(built.place_phases, model.stand_column.tolist(),
+                                    strict=True):  # fmt: skip
         if col >= 0:
-            cluster_of[col] = clusters[c]
-    for (c, _), col in zip(built.colocation, model.choice_column.tolist(), strict=True):
-        if col >= 0:
-            cluster_of[col] = clusters[c]
-    return cluster_of
+            label[col] = of_place(c, hall)
+    for (c, g), col in zip(built.colocation, model.choice_column.tolist(), strict=True):
+        chosen = of_choice(c, g) if col >= 0 else None
+        if chosen is not None:
+            label[col] = chosen
+    return label

@@ -25,7 +25,7 @@ pair (53,438.2, each pair of either kind proven at it), exactly one of the 120 t
 reaches 53,459.1, which the whole pipeline proved within 7.5e-5 in 60 s in one run of two.
 
 Each kind's neighbourhoods come in an order drawn from `SolveOptions.seed`, and the
-partitions share the search's time (`improve_by_pairs`), so a run is reproducible given the
+partitions share the search's time (`improve_by_neighbourhoods`), so a run is reproducible given the
 plans it starts from. When every neighbourhood has been solved to optimality at the current
 plan and none gave a better one, the plan is a local optimum and the search ends; otherwise
 it goes on until it is cancelled (the full solve ended) or its time is up.
@@ -75,7 +75,7 @@ def neighbourhoods(block_of: np.ndarray, seed: int, size: int = 2) -> list[tuple
     return chosen
 
 
-def improve_by_pairs(
+def improve_by_neighbourhoods(
     model: Compiled,
     partitions: Sequence[np.ndarray],
     best: Callable[[], np.ndarray | None],
@@ -84,10 +84,10 @@ def improve_by_pairs(
     seconds: float,
     triples_of: Sequence[int] = (),
 ) -> NeighbourhoodSearch:
-    """Re-solve pairs of blocks of each partition (each an array of every column's block:
-    its hall, or its cluster; -1 for none: always free) around `best()`, the best plan known
-    when each neighbourhood starts (others may improve it meanwhile; None: none yet, and the
-    search waits for one). Each better plan goes to `offer`.
+    """Re-solve pairs (and triples) of blocks of each partition (each an array of every
+    column's block: its hall, or its cluster; -1 for none: always free) around `best()`, the
+    best plan known when each neighbourhood starts (others may improve it meanwhile; None:
+    none yet, and the search waits for one). Each better plan goes to `offer`.
 
     The partitions share the time, not the turns: the next neighbourhood is the next one of
     the partition that has had the least time so far (a pair of halls may take its whole
@@ -106,7 +106,7 @@ def improve_by_pairs(
         (k, triples, 1) for k in triples_of if (triples := neighbourhoods(partitions[k], seed, 3))
     ]
     spent = [0.0] * len(partitions)  # seconds each partition's neighbourhoods have had
-    turns = [0] * len(kinds)  # each kind's pairs tried so far, in its order, cyclically
+    turns = [0] * len(kinds)  # each kind's neighbourhoods tried so far, in order, cyclically
     settled: set[tuple[int, tuple[int, ...]]] = set()  # optimal at `at`, nothing better
     tried: set[tuple[int, tuple[int, ...]]] = set()  # re-solved at `at`, nothing better
     at: np.ndarray | None = None  # the plan the settled neighbourhoods were solved at
@@ -130,31 +130,27 @@ def improve_by_pairs(
             tried.clear()
             at = x
         # each neighbourhood once at this plan, pairs first; then again those not proven
-        j, pair = _next(kinds, spent, turns, tried if len(tried) < total else settled)
+        j, blocks = _next(kinds, spent, turns, tried if len(tried) < total else settled)
         k = kinds[j][0]
         began = time.perf_counter()
         try:
-            solution = _resolve(model, partitions[k], pair, x, options, min(PAIR_SECONDS, left))
+            solution = _resolve(model, partitions[k], blocks, x, options, min(PAIR_SECONDS, left))
         except Cancelled:
             return NeighbourhoodSearch(solves, improvements, objective, cancelled=True)
         spent[k] += time.perf_counter() - began
         solves += 1
-        found = None
         if solution.x is not None:
             found = np.where(model.integer, np.round(solution.x), solution.x)
-        if (
-            found is not None
-            and _better(model, model.objective_of(found), value)
-            and model.keeps(found)
-        ):
-            offer(found)
-            improvements += 1
-            at, objective = found, model.objective_of(found)
-            settled.clear()
-            tried.clear()
-        tried.add((k, pair))  # at `at`: the plan it started from, or the one it found
+            found_value = model.objective_of(found)
+            if _better(model, found_value, value) and model.keeps(found):
+                offer(found)
+                improvements += 1
+                at, objective = found, found_value
+                settled.clear()
+                tried.clear()
+        tried.add((k, blocks))  # at `at`: the plan it started from, or the one it found
         if solution.status == Status.OPTIMAL:
-            settled.add((k, pair))
+            settled.add((k, blocks))
     return NeighbourhoodSearch(solves, improvements, objective)
 
 
@@ -190,14 +186,14 @@ def _next(
 def _resolve(
     model: Compiled,
     block_of: np.ndarray,
-    pair: tuple[int, ...],
+    blocks: tuple[int, ...],
     x: np.ndarray,
     options: SolveOptions,
     seconds: float,
 ) -> Solution:
     """HiGHS on one neighbourhood (one thread, gap 0, at most `seconds`): every column
-    outside the blocks `pair` fixed at its value in `x`, every row kept; `x` is its start."""
-    free = np.isin(block_of, pair) | (block_of < 0)
+    outside the `blocks` fixed at its value in `x`, every row kept; `x` is its start."""
+    free = np.isin(block_of, blocks) | (block_of < 0)
     sub = replace(
         model,
         col_lower=np.where(free, model.col_lower, x),

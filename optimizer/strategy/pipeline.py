@@ -70,7 +70,7 @@ from optimizer.strategy.blocks import column_clusters, column_halls
 from optimizer.strategy.bound import SurrogateBound, surrogate_bound
 from optimizer.strategy.decompose import decomposition_bound
 from optimizer.strategy.heuristic import fill_power_groups
-from optimizer.strategy.neighbourhood import improve_by_pairs
+from optimizer.strategy.neighbourhood import improve_by_neighbourhoods
 
 # Shares of --time-limit. Measured on the random family (docs/performance.md), plain HiGHS's
 # search finds the better plans within a minute; every second taken from it costs plan
@@ -508,8 +508,9 @@ def _neighbourhoods(ctx: _Context, seconds: float) -> None:
         raise Cancelled
     t0 = time.perf_counter()
     partitions = [column_halls(ctx.built, ctx.model), column_clusters(ctx.built, ctx.model)]
-    found = improve_by_pairs(ctx.model, partitions, ctx.board.best_plan, ctx.board.offer_plan,
-                             ctx.options, seconds, triples_of=[1])  # fmt: skip
+    board = ctx.board
+    found = improve_by_neighbourhoods(ctx.model, partitions, board.best_plan, board.offer_plan,
+                                      ctx.options, seconds, triples_of=[1])  # fmt: skip
     ctx.log.add("neighbourhood search", time.perf_counter() - t0, found.objective, None)
     if found.cancelled:
         raise Cancelled
