@@ -63,15 +63,18 @@ def on_a_fake_clock(monkeypatch, halls, clusters, cluster_s, seconds, halls_prov
                     triples_of=()):  # fmt: skip
     """The search with every re-solve faked: a neighbourhood of halls takes 3 s on a fake
     clock (proven optimal unless `halls_proven` is False: then it hits its time limit), one
-    of clusters `cluster_s`, and none finds a better plan. The (kind, size) of each re-solve
-    in order, and the search's result."""
+    of clusters `cluster_s`, and none finds a better plan; a pair of halls that is not proven
+    takes its whole time limit. The (kind, size) of each re-solve in order, the search's
+    result, and each re-solve's time limit."""
     clock = [0.0]
     calls: list[tuple[str, int]] = []
+    limits: list[float] = []
 
     def fake_resolve(model, block_of, blocks, x, options, limit):
         kind = "halls" if block_of is halls else "clusters"
         calls.append((kind, len(blocks)))
-        clock[0] += 3.0 if kind == "halls" else cluster_s
+        limits.append(limit)
+        clock[0] += (3.0 if halls_proven else limit) if kind == "halls" else cluster_s
         proven = halls_proven or kind == "clusters"
         return Solution(Status.OPTIMAL if proven else Status.TIME_LIMIT, x.copy(), None, None,
                         0.0, 0.0)  # fmt: skip
@@ -82,7 +85,7 @@ def on_a_fake_clock(monkeypatch, halls, clusters, cluster_s, seconds, halls_prov
     x = np.zeros(model.shape[1])
     found = improve_by_neighbourhoods(model, [halls, clusters], lambda: x, lambda _: None, EXACT,
                              seconds, triples_of=triples_of)  # fmt: skip
-    return calls, found
+    return calls, found, limits
 
 
 H2, C2, C3 = ("halls", 2), ("clusters", 2), ("clusters", 3)
@@ -93,7 +96,7 @@ def test_the_kinds_share_the_time_and_the_search_ends_when_every_one_is_settled(
     better (each proven optimal at the plan it starts from). After a hall pair, the cluster
     pairs take turns until they have had as much time; the search ends once all 3 + 3
     neighbourhoods are settled at the plan, having re-solved each once."""
-    calls, found = on_a_fake_clock(monkeypatch, np.array([0, 1, 2]), np.array([0, 1, 2]),
+    calls, found, _ = on_a_fake_clock(monkeypatch, np.array([0, 1, 2]), np.array([0, 1, 2]),
                                    0.3, 60.0)  # fmt: skip
     assert calls == [H2, C2, C2, C2, H2, H2]  # the cluster pairs ran out before their 3 s
     assert found == NeighbourhoodSearch(solves=6, improvements=0, objective=None)
@@ -105,22 +108,29 @@ def test_a_partitions_triples_come_once_its_pairs_are_done_on_its_own_time(monke
     halls, the clusters catch up on time with their 6 pairs and then their 4 triples (2.5 s
     in all), then the other 2 pairs of halls; each once, and the search ends (every
     neighbourhood proven at the plan)."""
-    calls, found = on_a_fake_clock(monkeypatch, np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3]),
+    calls, found, _ = on_a_fake_clock(monkeypatch, np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3]),
                                    0.25, 60.0, triples_of=[1])  # fmt: skip
     assert calls == [H2] + [C2] * 6 + [C3] * 4 + [H2] * 2
     assert found == NeighbourhoodSearch(solves=13, improvements=0, objective=None)
     assert neighbourhoods(np.array([0, 1, 2]), seed=0, size=3) == []  # the pairs cover it
 
 
-def test_after_one_pass_the_neighbourhoods_not_proven_come_again(monkeypatch):
+def test_after_one_pass_the_neighbourhoods_not_proven_come_again_with_more_time(monkeypatch):
     """A pair of halls always hits its time limit and is never proven; pairs and triples of
     clusters are proven at once with nothing better. Every neighbourhood is re-solved once
     (a pair of halls, the clusters' 6 pairs and 4 triples, the other 2 pairs of halls);
-    after that only the pairs of halls come again, until the search's time (30 s) is up."""
-    calls, found = on_a_fake_clock(monkeypatch, np.array([0, 1, 2, 0]), np.array([0, 1, 2, 3]),
-                                   0.25, 30.0, halls_proven=False, triples_of=[1])  # fmt: skip
+    after that only the pairs of halls come again, each with twice its last time (3, 6, then
+    12 s at most: the same start and limit would repeat HiGHS's same search), until the
+    search's time (80 s) is up: 3 x 3 + 3 x 6 + 4 x 12 s, the 2.5 s of the clusters, and the
+    2.5 s left."""
+    calls, found, limits = on_a_fake_clock(monkeypatch, np.array([0, 1, 2, 0]),
+                                           np.array([0, 1, 2, 3]), 0.25, 80.0,
+                                           halls_proven=False, triples_of=[1])  # fmt: skip
     assert calls[:11] == [H2] + [C2] * 6 + [C3] * 4
-    assert len(calls) > 13 and set(calls[11:]) == {H2}
+    assert set(calls[11:]) == {H2}
+    halls = [limit for call, limit in zip(calls, limits, strict=True) if call == H2]
+    assert halls[:6] == [3.0] * 3 + [6.0] * 3
+    assert halls[6:] == [12.0] * 4 + [pytest.approx(80 - 77.5)]
     assert found.solves == len(calls) and not found.cancelled and found.objective is None
 
 

@@ -28,7 +28,9 @@ Each kind's neighbourhoods come in an order drawn from `SolveOptions.seed`, and 
 partitions share the search's time (`improve_by_neighbourhoods`), so a run is reproducible given the
 plans it starts from. When every neighbourhood has been solved to optimality at the current
 plan and none gave a better one, the plan is a local optimum and the search ends; otherwise
-it goes on until it is cancelled (the full solve ended) or its time is up.
+it goes on until it is cancelled (the full solve ended) or its time is up. A neighbourhood
+whose re-solve hit its time limit comes again with twice the time (HiGHS is deterministic:
+the same start and the same limit would repeat the same search).
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ import numpy as np
 from optimizer.solve import Cancelled, Compiled, Solution, SolveOptions, Solver, cancel_requested
 from optimizer.status import Status
 
-PAIR_SECONDS = 3.0  # the most one neighbourhood's re-solve takes
+PAIR_SECONDS = 3.0  # the most one neighbourhood's first re-solve at a plan takes
+# A re-solve that hit its time limit comes again (at the same plan) with twice the time, up to
+# this many doublings: HiGHS is deterministic, so the same start and the same limit would
+# only repeat the same search.
+MAX_DOUBLINGS = 2
 WAIT_FOR_A_PLAN_S = 0.2  # with no plan to start from yet, ask again after this
 
 
@@ -95,7 +101,8 @@ def improve_by_neighbourhoods(
     partition in `triples_of` (indices into `partitions`) has been re-solved at the current
     plan without a better one, its triples come next, on the same partition's time, until a
     better plan brings the pairs back first. Once every neighbourhood has been re-solved at
-    the plan, those whose re-solve hit its time limit come again. The search ends when every
+    the plan, those whose re-solve hit its time limit come again, each with twice the time it
+    had before (at most MAX_DOUBLINGS times). The search ends when every
     neighbourhood is settled (solved to optimality at the current plan without a better
     one: a local optimum), `seconds` pass, or the caller's `cancel_on` event is set (then
     `cancelled`)."""
@@ -109,6 +116,7 @@ def improve_by_neighbourhoods(
     turns = [0] * len(kinds)  # each kind's neighbourhoods tried so far, in order, cyclically
     settled: set[tuple[int, tuple[int, ...]]] = set()  # optimal at `at`, nothing better
     tried: set[tuple[int, tuple[int, ...]]] = set()  # re-solved at `at`, nothing better
+    timed_out: dict[tuple[int, tuple[int, ...]], int] = {}  # how often, at `at`
     at: np.ndarray | None = None  # the plan the settled neighbourhoods were solved at
     solves = improvements = 0
     objective: float | None = None
@@ -128,13 +136,15 @@ def improve_by_neighbourhoods(
         if at is None or not np.array_equal(x, at):  # a new plan (ours or another's)
             settled.clear()  # nothing is settled (or tried) at it yet
             tried.clear()
+            timed_out.clear()
             at = x
         # each neighbourhood once at this plan, pairs first; then again those not proven
         j, blocks = _next(kinds, spent, turns, tried if len(tried) < total else settled)
         k = kinds[j][0]
+        limit = PAIR_SECONDS * 2 ** min(timed_out.get((k, blocks), 0), MAX_DOUBLINGS)
         began = time.perf_counter()
         try:
-            solution = _resolve(model, partitions[k], blocks, x, options, min(PAIR_SECONDS, left))
+            solution = _resolve(model, partitions[k], blocks, x, options, min(limit, left))
         except Cancelled:
             return NeighbourhoodSearch(solves, improvements, objective, cancelled=True)
         spent[k] += time.perf_counter() - began
@@ -148,9 +158,12 @@ def improve_by_neighbourhoods(
                 at, objective = found, found_value
                 settled.clear()
                 tried.clear()
+                timed_out.clear()
         tried.add((k, blocks))  # at `at`: the plan it started from, or the one it found
         if solution.status == Status.OPTIMAL:
             settled.add((k, blocks))
+        else:
+            timed_out[k, blocks] = timed_out.get((k, blocks), 0) + 1
     return NeighbourhoodSearch(solves, improvements, objective)
 
 
