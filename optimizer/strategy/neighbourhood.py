@@ -115,8 +115,9 @@ def improve_by_neighbourhoods(
     spent = [0.0] * len(partitions)  # seconds each partition's neighbourhoods have had
     turns = [0] * len(kinds)  # each kind's neighbourhoods tried so far, in order, cyclically
     settled: set[tuple[int, tuple[int, ...]]] = set()  # optimal at `at`, nothing better
-    tried: set[tuple[int, tuple[int, ...]]] = set()  # re-solved at `at`, nothing better
-    timed_out: dict[tuple[int, tuple[int, ...]], int] = {}  # how often, at `at`
+    # re-solves at `at` that hit their time limit, and how often; with `settled`, every
+    # neighbourhood re-solved at `at` without a better plan
+    timed_out: dict[tuple[int, tuple[int, ...]], int] = {}
     at: np.ndarray | None = None  # the plan the settled neighbourhoods were solved at
     solves = improvements = 0
     objective: float | None = None
@@ -135,10 +136,10 @@ def improve_by_neighbourhoods(
         value = model.objective_of(x)
         if at is None or not np.array_equal(x, at):  # a new plan (ours or another's)
             settled.clear()  # nothing is settled (or tried) at it yet
-            tried.clear()
             timed_out.clear()
             at = x
         # each neighbourhood once at this plan, pairs first; then again those not proven
+        tried = settled | timed_out.keys()
         j, blocks = _next(kinds, spent, turns, tried if len(tried) < total else settled)
         k = kinds[j][0]
         limit = PAIR_SECONDS * 2 ** min(timed_out.get((k, blocks), 0), MAX_DOUBLINGS)
@@ -157,9 +158,8 @@ def improve_by_neighbourhoods(
                 improvements += 1
                 at, objective = found, found_value
                 settled.clear()
-                tried.clear()
                 timed_out.clear()
-        tried.add((k, blocks))  # at `at`: the plan it started from, or the one it found
+        # at `at`: the plan it started from, or the one it found
         if solution.status == Status.OPTIMAL:
             settled.add((k, blocks))
         else:
